@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# lib.sh - paths and helpers shared by the harness scripts (sourced, not run).
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE=${FRMR_CACHE:-/var/cache/frmr}
+KVER=${KVER:-6.12.117+deb12-amd64}
+KHDR=/usr/src/linux-headers-${KVER}
+LINUX_TARBALL=/usr/src/linux-source-6.12.tar.xz
+PRISTINE_LINUX=$CACHE/pristine/linux
+TREE_LINUX=$CACHE/tree/linux
+PRISTINE_IPROUTE2=$CACHE/pristine/iproute2
+TREE_IPROUTE2=$CACHE/tree/iproute2
+OUT=${FRMR_OUT:-$REPO/out}
+BUILD_LOCK=/var/lock/frmr-build.lock
+
+# Top-level directories of the repository that are overlays onto the kernel tree.
+OVERLAY_DIRS_LINUX="Documentation drivers include net lib tools"
+
+log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Serialise everything that compiles or boots: two cores, shared by every helper.
+with_lock() {
+	mkdir -p "$(dirname "$BUILD_LOCK")"
+	flock "$BUILD_LOCK" "$@"
+}
+
+now() { date +%s; }
