@@ -54,6 +54,7 @@ ensure_pristine() {
 
 # Overlay files, relative paths, from the working tree (uncommitted files count).
 overlay_files() {
+	[ -d "$OVL_ROOT" ] || return 0	# no overlay files yet (iproute2/ before its first file)
 	(cd "$OVL_ROOT" && for d in $OVL_DIRS; do
 		if [ -d "$d" ]; then find "$d" -type f ! -name '*.o' ! -name '.*.cmd'; fi
 	done) | sed 's|^\./||' | sort
@@ -63,7 +64,7 @@ patch_files() {
 	(cd "$PATCHES" && find . -type f -name '*.patch') | sed 's|^\./||; s|\.patch$||' | sort
 }
 repo_hash() {
-	{ (cd "$OVL_ROOT" && overlay_files | xargs -r sha1sum); \
+	{ if [ -d "$OVL_ROOT" ]; then (cd "$OVL_ROOT" && overlay_files | xargs -r sha1sum); fi; \
 	  if [ -d "$PATCHES" ]; then
 		(cd "$PATCHES" && find . -type f -name '*.patch' | sort | xargs -r sha1sum)
 	  fi; } |

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# build-rdma.sh - build iproute2's rdma tool (with frmr_pools) from the prepared tree into $OUT/bin/rdma.
+#
+# Usage: scripts/build-rdma.sh [--clean]
+#
+# Prepares the iproute2 tree (pristine Debian source + iproute2/ overlay + patches/iproute2),
+# runs ./configure when config.mk is missing or older than configure, then builds only
+# lib/ and rdma/ (incremental). The whole run holds the machine-wide build lock; a caller
+# that already holds it sets FRMR_BUILD_LOCKED=1 so that this script does not wait for itself.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+if [ -z "${FRMR_BUILD_LOCKED:-}" ]; then
+	export FRMR_BUILD_LOCKED=1
+	with_lock "$0" "$@"
+	exit $?
+fi
+
+clean=
+case "${1:-}" in
+"") ;;
+--clean) clean=1 ;;
+*) die "usage: $0 [--clean]" ;;
+esac
+
+start=$(now)
+"$REPO/scripts/tree.sh" prepare iproute2
+
+cd "$TREE_IPROUTE2"
+if [ ! -f config.mk ] || [ configure -nt config.mk ]; then
+	log "configure"
+	./configure > configure.log 2>&1 || { cat configure.log >&2; die "configure failed"; }
+	grep -q '^HAVE_MNL:=y' config.mk || die "configure did not find libmnl (install libmnl-dev pkg-config)"
+fi
+
+# iproute2's makefiles track no header dependencies: when a header that rdma/ uses is newer
+# than the last link, rebuild every rdma object instead of linking stale enum values.
+if [ -n "$clean" ] || [ ! -f rdma/rdma ] ||
+   [ -n "$(find rdma include -name '*.h' -newer rdma/rdma -print -quit)" ]; then
+	rm -f rdma/*.o rdma/rdma
+fi
+
+log "make lib rdma"
+make -j2 SUBDIRS="lib rdma" >&2
+
+mkdir -p "$OUT/bin"
+if ! cmp -s rdma/rdma "$OUT/bin/rdma"; then
+	rm -f "$OUT/bin/rdma"
+	cp rdma/rdma "$OUT/bin/rdma"
+fi
+log "built $OUT/bin/rdma ($(rdma/rdma -V)) in $(( $(now) - start )) s"

@@ -1,0 +1,89 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# vm-run.sh - boot a guest (stock Debian kernel + our modules, or the test kernel), run one scenario.
+#
+# Usage: vm-run.sh stock|test SCENARIO [TIMEOUT_SECONDS]
+# Results: $OUT/runs/<time>-<kind>-<scenario>/{console.log,guest.log,dmesg.txt,results.tap,steps/}
+# Exit status is non-zero when a step failed, the guest timed out or never finished, or the
+# guest's kernel log holds a WARNING/BUG/KASAN/lockdep/kmemleak report (scripts/scan-log.py).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+kind=${1:?stock|test}; scen=${2:?scenario}; to=${3:-600}
+SCEN_DIR=$REPO/tools/testing/selftests/rdma/frmr
+[ -f "$SCEN_DIR/scenarios/$scen.sh" ] || die "no scenario $scen"
+run=$OUT/runs/$(date +%Y%m%d-%H%M%S)-$kind-$scen
+mkdir -p "$run"
+ln -sfn "$run" "$OUT/runs/last-$kind-$scen"
+
+case "$kind" in
+stock)
+	kernel=/boot/vmlinuz-$KVER; krel=$KVER; mods=""
+	initrd=$OUT/initramfs-$krel.cpio.gz
+	[ -f "$initrd" ] && [ "$initrd" -nt "$SCEN_DIR/initramfs-init" ] ||
+		"$REPO/scripts/mkinitramfs.sh" "$krel" / "$initrd"
+	;;
+test)
+	TK=$CACHE/testkernel
+	[ -f "$TK/bzImage" ] || die "no test kernel: run 'make testkernel'"
+	kernel=$TK/bzImage; krel=$(cat "$TK/kernel.release")
+	mods=$TK/mods/lib/modules/$krel
+	initrd=$OUT/initramfs-$krel.cpio.gz
+	[ -f "$initrd" ] && [ "$initrd" -nt "$SCEN_DIR/initramfs-init" ] ||
+		"$REPO/scripts/mkinitramfs.sh" "$krel" "$TK/mods" "$initrd"
+	;;
+*) die "kind must be stock or test" ;;
+esac
+[ -r "$kernel" ] || die "kernel $kernel not readable"
+
+mem=2G
+extra=""
+if [ "$kind" = test ]; then
+	mem=3G
+	extra="kmemleak=on"
+fi
+append="console=ttyS0,115200 rdinit=/init panic=-1 loglevel=4 mitigations=off nokaslr
+	vminit=$SCEN_DIR/guest-run.sh vmout=$run vmscenario=$scen vmkind=$kind
+	${mods:+vmmods=$mods} $extra ${FRMR_APPEND:-}"
+
+log "booting $kind kernel $krel for scenario '$scen' (timeout ${to}s); logs in $run"
+t0=$(now)
+set +e
+with_lock timeout -k 10 "$to" qemu-system-x86_64 -nodefaults -no-user-config -nographic \
+	-no-reboot -machine pc -accel tcg,thread=multi -cpu max -smp 2 -m "$mem" \
+	-kernel "$kernel" -initrd "$initrd" -append "$(echo $append)" \
+	-serial "file:$run/console.log" -monitor none \
+	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+	-virtfs "local,path=$run,mount_tag=vmout,security_model=none,multidevs=remap" \
+	-netdev user,id=n0 -device virtio-net-pci,netdev=n0,romfile= \
+	-device virtio-rng-pci ${FRMR_QEMU_EXTRA:-} < /dev/null > "$run/qemu.log" 2>&1
+qrc=$?
+set -e
+dt=$(( $(now) - t0 ))
+echo "$dt" > "$run/seconds"
+
+fail=0
+if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
+	log "TIMEOUT: guest did not finish within ${to}s"
+	echo "not ok - $kind:$scen:guest-timeout" >> "$run/results.tap"
+	fail=1
+elif [ ! -f "$run/done" ]; then
+	log "guest ended without finishing the scenario (qemu rc=$qrc)"
+	echo "not ok - $kind:$scen:guest-finished" >> "$run/results.tap"
+	fail=1
+fi
+if ! python3 "$REPO/scripts/scan-log.py" "$SCEN_DIR/known-reports.txt" "$run/console.log" \
+	"$run/dmesg.txt" "$run/kmemleak.txt" > "$run/reports.txt"; then
+	log "kernel reports found:"; sed 's/^/  /' "$run/reports.txt" | head -40 >&2
+	echo "not ok - $kind:$scen:kernel-log-clean" >> "$run/results.tap"
+	fail=1
+else
+	echo "ok - $kind:$scen:kernel-log-clean" >> "$run/results.tap"
+fi
+touch "$run/results.tap"
+np=$(grep -c '^ok' "$run/results.tap" || true)
+nf=$(grep -c '^not ok' "$run/results.tap" || true)
+echo "$np $nf" > "$run/counts"
+grep '^not ok' "$run/results.tap" | sed 's/^/  /' >&2 || true
+log "$kind:$scen: $np passed, $nf failed in ${dt}s ($run)"
+[ $fail -eq 0 ] && [ "$nf" -eq 0 ]

@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# guest-lib.sh - helpers for scenario scripts running in the guest (sourced).
+#
+# Every check is a step: `step NAME TIMEOUT CMD...` runs CMD under its own timeout, writes its
+# output to $vmout/steps/NN-NAME.log and a TAP line to $vmout/results.tap.
+
+FRMR_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../../.." && pwd)
+FRMR_SELFTEST=$FRMR_REPO/tools/testing/selftests/rdma/frmr
+FRMR_OUT=${FRMR_OUT:-$FRMR_REPO/out}
+FRMR_BIN=$FRMR_OUT/bin
+RDMA=${RDMA:-$FRMR_BIN/rdma}
+[ -x "$RDMA" ] || RDMA=$(command -v rdma)
+export FRMR_REPO FRMR_SELFTEST FRMR_OUT FRMR_BIN RDMA vmout vmkind vmscenario
+export FRMR_MODS_CORE="ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm"
+STEP_N=0
+mkdir -p "$vmout/steps"
+: > "$vmout/results.tap"
+
+step() { # name timeout cmd...
+	local name=$1 to=$2 t0 rc
+	shift 2
+	STEP_N=$((STEP_N + 1))
+	local logf; logf=$(printf '%s/steps/%02d-%s.log' "$vmout" "$STEP_N" "$name")
+	t0=$(date +%s.%N)
+	echo "== step $STEP_N $name: $*"
+	# Functions of the library and of the scenario run in the child shell too.
+	export -f $(declare -F | awk '{print $3}')
+	timeout -k 5 "$to" bash -c '"$@"' step "$@" > "$logf" 2>&1
+	rc=$?
+	local dt; dt=$(echo "$(date +%s.%N) - $t0" | bc)
+	if [ $rc -eq 0 ]; then
+		printf 'ok %d - %s # %.1fs\n' "$STEP_N" "$name" "$dt" >> "$vmout/results.tap"
+	else
+		[ $rc -eq 124 ] && echo "TIMEOUT after ${to}s" >> "$logf"
+		printf 'not ok %d - %s # rc=%d %.1fs\n' "$STEP_N" "$name" "$rc" "$dt" >> "$vmout/results.tap"
+		echo "   FAILED rc=$rc; last lines:"; tail -15 "$logf" | sed 's/^/   | /'
+	fi
+	return $rc
+}
+
+# Record a result computed by the scenario itself.
+result() { # name 0|1 [message]
+	STEP_N=$((STEP_N + 1))
+	if [ "$2" = 0 ]; then
+		printf 'ok %d - %s\n' "$STEP_N" "$1" >> "$vmout/results.tap"
+	else
+		printf 'not ok %d - %s # %s\n' "$STEP_N" "$1" "${3:-}" >> "$vmout/results.tap"
+	fi
+}
+
+# KTAP from dmesg: every leaf test case becomes a TAP line in results.tap.
+ktap_collect() { # suite-name-regex
+	python3 "$FRMR_SELFTEST/ktap.py" "$1" < <(dmesg) | while read -r st name; do
+		STEP_N=$((STEP_N + 1))
+		if [ "$st" = ok ]; then
+			echo "ok $STEP_N - kunit:$name" >> "$vmout/results.tap"
+		else
+			echo "not ok $STEP_N - kunit:$name" >> "$vmout/results.tap"
+		fi
+	done
+}
+
+
+# Load our RDMA modules. Stock kernel: insmod the out-of-tree build, in dependency order.
+# Test kernel: modprobe from its own module tree (built from the same prepared tree).
+load_modules() {
+	modprobe -a udp_tunnel ip6_udp_tunnel configfs || return 1
+	if [ "$vmkind" = stock ]; then
+		local m
+		for m in ib_core ib_uverbs ib_umad rdma_rxe ib_cm iw_cm rdma_cm rdma_ucm; do
+			insmod "$FRMR_OUT/modules/$m.ko" || return 1
+		done
+	else
+		modprobe -a $FRMR_MODS_CORE rdma_rxe || return 1
+	fi
+	check_build_ids
+}
+
+# Prove that the loaded modules are ours: the GNU build-id of each loaded module equals the
+# build-id of the file we built.
+check_build_ids() {
+	local m id want bad=0
+	for m in $FRMR_MODS_CORE rdma_rxe; do
+		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
+		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		if [ "$vmkind" = stock ]; then
+			want=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids")
+		else
+			want=$(readelf -n "$(modinfo -F filename $m)" | awk '/Build ID/{print $3}')
+		fi
+		if [ -z "$want" ] || [ "$id" != "$want" ]; then
+			echo "$m: loaded build-id $id is not ours ($want)"; bad=1
+		else
+			echo "$m: ours ($id)"
+		fi
+	done
+	return $bad
+}
+
+unload_modules() {
+	local m
+	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+		[ -e /sys/module/$m ] && { rmmod $m || return 1; }
+	done
+	return 0
+}
+
+netdev_dummy() { # name cidr
+	ip link add "$1" type dummy && ip addr add "$2" dev "$1" && ip link set "$1" up
+}
+netdev_veth() { # name peer cidr peercidr
+	ip link add "$1" type veth peer name "$2" && ip addr add "$3" dev "$1" &&
+		ip addr add "$4" dev "$2" && ip link set "$1" up && ip link set "$2" up
+}
+
+# Run a server in the background and a client against it; the server never outlives the client.
+server_client() { # timeout "server cmd" "client cmd"
+	local to=$1 srv=$2 cli=$3 spid rc
+	timeout -k 2 "$to" bash -c "$srv" &
+	spid=$!
+	sleep 1.5
+	timeout -k 2 "$to" bash -c "$cli"
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		kill "$spid" 2>/dev/null
+		wait "$spid"
+		return $rc
+	fi
+	wait "$spid"
+	rc=$?
+	return $rc
+}

@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# guest-run.sh - PID 1 in the guest: set up the system, run one scenario, save logs, power off.
+# Environment (from the kernel command line via the initramfs): vmout, vmscenario, vmkind.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root LANG=C LC_ALL=C
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t configfs configfs /sys/kernel/config 2>/dev/null
+hostname frmr-guest
+ip link set lo up
+echo 1 > /proc/sys/kernel/sysrq
+ulimit -l unlimited
+# A scenario must never hold the guest forever: the host's timeout is the backstop.
+echo "guest: kernel $(uname -r), scenario $vmscenario ($vmkind)" | tee "$vmout/guest.log"
+echo "$(date +%s)" > "$vmout/start"
+(
+	cd "$(dirname "$0")" || exit 1
+	. ./guest-lib.sh
+	. "./scenarios/$vmscenario.sh"
+) >> "$vmout/guest.log" 2>&1
+echo "guest: scenario exited with $?" >> "$vmout/guest.log"
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan > /sys/kernel/debug/kmemleak; sleep 1; echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > "$vmout/kmemleak.txt"
+fi
+dmesg > "$vmout/dmesg.txt"
+sync
+echo done > "$vmout/done"
+sync
+echo o > /proc/sysrq-trigger
+sleep 30
