@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# FRMR pools for the Linux RDMA stack: build, boot and test harness. `make help` is the map.
+
+SCRIPTS := scripts
+KIND ?= stock
+SCENARIO ?= rxe-smoke
+
+.PHONY: help run check deps prepare sync status series modules sparse rdma-tool testkernel \
+	vm clean
+
+help: ## this list
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+run: ## main job: build, boot the guest, bring up rxe, run traffic, show the pools
+	$(SCRIPTS)/run-main.sh
+
+check: ## test command: build, ABI check, KUnit and every guest scenario; ends "N passed, N failed"
+	$(SCRIPTS)/check.sh
+
+deps: ## install the Debian packages (idempotent)
+	$(SCRIPTS)/install-deps.sh
+
+prepare: ## lay out the prepared linux tree (pristine + overlay + patches)
+	$(SCRIPTS)/tree.sh prepare linux
+
+sync: ## write edits made in the prepared linux tree back as overlay files and patches
+	$(SCRIPTS)/tree.sh sync linux
+
+status: ## list edits in the prepared linux tree not yet synced
+	$(SCRIPTS)/tree.sh status linux
+
+series: ## git format-patch series against 6.12 into out/series
+	$(SCRIPTS)/series.sh
+
+modules: ## out-of-tree build of ib_core family, rdma_rxe, mlx5_ib (W=1) + ABI check
+	$(SCRIPTS)/build-modules.sh
+
+sparse: ## the module build under sparse (C=2), warnings compared by the reader
+	$(SCRIPTS)/build-modules.sh C=2
+
+rdma-tool: ## build the patched iproute2 `rdma` into out/bin
+	$(SCRIPTS)/build-rdma.sh
+
+testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test kernel
+	$(SCRIPTS)/build-testkernel.sh
+
+vm: ## boot one scenario: make vm KIND=stock|test SCENARIO=name
+	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)
+
+clean: ## remove out/ (the caches under /var/cache/frmr stay)
+	rm -rf out

@@ -1,0 +1,67 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# check.sh - the test command: build everything, run every scenario, print "N passed, N failed".
+#
+# Phases (each timed in $OUT/check/timings.txt): packages, module build + ABI check, rdma tool,
+# test kernel, scenarios on the stock kernel with our modules, scenarios on the test kernel.
+# FRMR_SCENARIOS_STOCK / FRMR_SCENARIOS_TEST override the scenario lists.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke"}
+TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit"}
+D=$OUT/check
+rm -rf "$D"; mkdir -p "$D"
+: > "$D/results.tap"; : > "$D/timings.txt"
+passed=0; failed=0
+
+phase() { # name cmd...
+	local name=$1 t0 rc; shift
+	t0=$(now)
+	echo "=== $name" >&2
+	"$@" > "$D/$name.log" 2>&1
+	rc=$?
+	echo "$name $(( $(now) - t0 ))s" >> "$D/timings.txt"
+	if [ $rc -eq 0 ]; then
+		passed=$((passed + 1)); echo "ok - $name" >> "$D/results.tap"
+		echo "    ok ($(( $(now) - t0 ))s)" >&2
+	else
+		failed=$((failed + 1)); echo "not ok - $name" >> "$D/results.tap"
+		echo "    FAILED ($(( $(now) - t0 ))s), log: $D/$name.log" >&2
+		tail -20 "$D/$name.log" | sed 's/^/    | /' >&2
+	fi
+	return $rc
+}
+
+scenario() { # kind name timeout
+	local t0; t0=$(now)
+	echo "=== scenario $2 on the $1 kernel" >&2
+	"$REPO/scripts/vm-run.sh" "$1" "$2" "$3" > "$D/scenario-$1-$2.log" 2>&1
+	local run; run=$(readlink -f "$OUT/runs/last-$1-$2")
+	echo "scenario-$1-$2 $(( $(now) - t0 ))s" >> "$D/timings.txt"
+	if [ -f "$run/counts" ] && [ "$(dirname "$run")" = "$OUT/runs" ]; then
+		read -r p f < "$run/counts"
+		sed "s/^\(not ok\|ok\)/\1 $1:$2:/" "$run/results.tap" >> "$D/results.tap"
+		passed=$((passed + p)); failed=$((failed + f))
+		echo "    $p passed, $f failed ($(( $(now) - t0 ))s), logs: $run" >&2
+		grep '^not ok' "$run/results.tap" | sed 's/^/    | /' >&2
+	else
+		failed=$((failed + 1)); echo "not ok - $1:$2 (no result)" >> "$D/results.tap"
+		echo "    FAILED: no result; log: $D/scenario-$1-$2.log" >&2
+		tail -5 "$D/scenario-$1-$2.log" | sed 's/^/    | /' >&2
+	fi
+}
+
+phase packages "$REPO/scripts/install-deps.sh" || { echo "$passed passed, $((failed)) failed"; exit 1; }
+phase modules "$REPO/scripts/build-modules.sh"
+mods=$?
+phase rdma-tool "$REPO/scripts/build-rdma.sh"
+if [ $mods -eq 0 ]; then
+	for s in $STOCK_SCEN; do scenario stock "$s" 900; done
+fi
+if phase testkernel "$REPO/scripts/build-testkernel.sh"; then
+	for s in $TEST_SCEN; do scenario test "$s" 1200; done
+fi
+echo "results: $D/results.tap, timings: $D/timings.txt" >&2
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

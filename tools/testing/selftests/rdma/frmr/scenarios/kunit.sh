@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# kunit (test kernel): the KUnit suites of the project, with failslab armed for fail-nth loops,
+# then a short rxe smoke and a kmemleak scan (done by guest-run.sh).
+
+arm_failslab() {
+	local d=/sys/kernel/debug/failslab
+	[ -d $d ] || { echo "no failslab in debugfs"; return 1; }
+	# fail-nth only: probability 0 keeps random injection off; sleeping allocations count.
+	echo N > $d/ignore-gfp-wait
+	echo 0 > $d/verbose
+	echo 0 > $d/probability
+	echo -1 > $d/times
+	echo "failslab armed: ignore-gfp-wait=$(cat $d/ignore-gfp-wait)"
+}
+step failslab-arm 10 arm_failslab
+step load-ib_core 60 modprobe ib_core
+for t in frmr_pools_test mlx5_frmr_test; do
+	if modinfo "$t" >/dev/null 2>&1; then
+		step "kunit-$t" 600 modprobe "$t"
+		modprobe -r "$t"
+	fi
+done
+ktap_collect '.'
+n=$(grep -c 'kunit:' "$vmout/results.tap")
+result kunit-cases-found "$([ "$n" -gt 0 ] && echo 0 || echo 1)" "no KUnit case ran"
+step unload-ib_core 30 modprobe -r ib_core
