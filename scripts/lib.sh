@@ -6,9 +6,11 @@ CACHE=${FRMR_CACHE:-/var/cache/frmr}
 KVER=${KVER:-6.12.117+deb12-amd64}
 KHDR=/usr/src/linux-headers-${KVER}
 LINUX_TARBALL=/usr/src/linux-source-6.12.tar.xz
-PRISTINE_LINUX=$CACHE/pristine/linux
+# Pristine sources are shared read-only by every cache (a helper may use its own FRMR_CACHE).
+PRISTINE=${FRMR_PRISTINE:-/var/cache/frmr/pristine}
+PRISTINE_LINUX=$PRISTINE/linux
 TREE_LINUX=$CACHE/tree/linux
-PRISTINE_IPROUTE2=$CACHE/pristine/iproute2
+PRISTINE_IPROUTE2=$PRISTINE/iproute2
 TREE_IPROUTE2=$CACHE/tree/iproute2
 OUT=${FRMR_OUT:-$REPO/out}
 BUILD_LOCK=/var/lock/frmr-build.lock

@@ -27,7 +27,7 @@ iproute2)
 *) die "usage: $0 prepare|sync|status linux|iproute2" ;;
 esac
 STATE=$TREE/.frmr-state
-mkdir -p "$CACHE/pristine" "$CACHE/tree"
+mkdir -p "$(dirname "$PRISTINE")" "$CACHE/tree"
 
 ensure_pristine() {
 	[ -f "$PRISTINE/.frmr-pristine" ] && return
