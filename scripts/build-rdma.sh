@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # build-rdma.sh - build iproute2's rdma tool (with frmr_pools) from the prepared tree into $OUT/bin/rdma.
 #
-# Usage: scripts/build-rdma.sh [--clean]
+# Usage: scripts/build-rdma.sh [--clean] [--check]
 #
 # Prepares the iproute2 tree (pristine Debian source + iproute2/ overlay + patches/iproute2),
 # runs ./configure when config.mk is missing or older than configure, then builds only
 # lib/ and rdma/ (incremental). The whole run holds the machine-wide build lock; a caller
 # that already holds it sets FRMR_BUILD_LOCKED=1 so that this script does not wait for itself.
+# --clean rebuilds every rdma object; --check then runs the frmr_pools checks against a fake
+# NETLINK_RDMA kernel side (iproute2/testsuite/rdma-frmr-pools, no RDMA kernel needed).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -17,12 +19,14 @@ if [ -z "${FRMR_BUILD_LOCKED:-}" ]; then
 	exit $?
 fi
 
-clean=
-case "${1:-}" in
-"") ;;
---clean) clean=1 ;;
-*) die "usage: $0 [--clean]" ;;
-esac
+clean=; check=
+for a in "$@"; do
+	case "$a" in
+	--clean) clean=1 ;;
+	--check) check=1 ;;
+	*) die "usage: $0 [--clean] [--check]" ;;
+	esac
+done
 
 start=$(now)
 "$REPO/scripts/tree.sh" prepare iproute2
@@ -50,3 +54,6 @@ if ! cmp -s rdma/rdma "$OUT/bin/rdma"; then
 	cp rdma/rdma "$OUT/bin/rdma"
 fi
 log "built $OUT/bin/rdma ($(rdma/rdma -V)) in $(( $(now) - start )) s"
+if [ -n "$check" ]; then
+	testsuite/rdma-frmr-pools/run.sh "$OUT/bin/rdma"
+fi
