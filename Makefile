@@ -5,7 +5,7 @@ SCRIPTS := scripts
 KIND ?= stock
 SCENARIO ?= rxe-smoke
 
-.PHONY: help run check deps prepare sync status series modules sparse rdma-tool testkernel \
+.PHONY: help run check deps prepare sync status series modules sparse rdma-tool harness-selftest testkernel \
 	vm clean
 
 help: ## this list
@@ -39,8 +39,11 @@ modules: ## out-of-tree build of ib_core family, rdma_rxe, mlx5_ib (W=1) + ABI c
 sparse: ## the module build under sparse (C=2), warnings compared by the reader
 	$(SCRIPTS)/build-modules.sh C=2
 
-rdma-tool: ## build the patched iproute2 `rdma` into out/bin
-	$(SCRIPTS)/build-rdma.sh
+rdma-tool: ## build the patched iproute2 `rdma` into out/bin and check it against a fake kernel
+	$(SCRIPTS)/build-rdma.sh --check
+
+harness-selftest: ## prove a guest WARNING and a hung guest each fail a run
+	$(SCRIPTS)/harness-selftest.sh
 
 testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test kernel
 	$(SCRIPTS)/build-testkernel.sh

@@ -55,7 +55,8 @@ scenario() { # kind name timeout
 phase packages "$REPO/scripts/install-deps.sh" || { echo "$passed passed, $((failed)) failed"; exit 1; }
 phase modules "$REPO/scripts/build-modules.sh"
 mods=$?
-phase rdma-tool "$REPO/scripts/build-rdma.sh"
+phase rdma-tool "$REPO/scripts/build-rdma.sh" --check
+phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done
 fi

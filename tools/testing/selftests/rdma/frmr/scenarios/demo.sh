@@ -13,7 +13,7 @@ step ib_write_bw 120 server_client 100 "ib_write_bw -d rxe0 -x 1 -s 65536 -n 100
 	"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F --report_gbits 10.10.0.1"
 say "\$ ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 --report_gbits (client)"
 grep -A3 '#bytes' "$vmout"/steps/*-ib_write_bw.log | tee -a "$D"
-step rping 120 server_client 100 "rping -s -a 10.10.0.1 -C 50" "rping -c -a 10.10.0.1 -C 50 -S 4096"
+step rping 120 server_client 100 "rping -s -a 10.10.0.1 -C 50" "rping -c -a 10.10.0.1 -C 50"
 step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe0 -R -s 4096 -n 1000 -F" \
 	"ib_write_bw -d rxe0 -R -s 4096 -n 1000 -F 10.10.0.1"
 show $RDMA resource show frmr_pools dev rxe0

@@ -27,7 +27,7 @@ step ib_send_bw 120 server_client 100 "ib_send_bw -d rxe0 -x 1 -s 65536 -n 300 -
 step ibv_rc_pingpong 120 server_client 100 "ibv_rc_pingpong -d rxe0 -g 1 -n 200" \
 	"ibv_rc_pingpong -d rxe0 -g 1 -n 200 10.10.0.1"
 step rping 120 server_client 100 "rping -s -a 10.20.0.1 -C 20" \
-	"rping -c -a 10.20.0.1 -C 20 -v -S 4096"
+	"rping -c -a 10.20.0.1 -C 20 -v"
 
 # `rdma resource show mr` while traffic runs: the MRs of a live ib_write_bw appear.
 show_mr_during_traffic() {
