@@ -45,6 +45,9 @@ rdma-tool: ## build the patched iproute2 `rdma` into out/bin and check it agains
 harness-selftest: ## prove a guest WARNING and a hung guest each fail a run
 	$(SCRIPTS)/harness-selftest.sh
 
+dkms: ## Debian packages frmr-pools-dkms (dh_dkms) and frmr-pools-rdma into out/dkms
+	$(SCRIPTS)/build-dkms.sh
+
 testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test kernel
 	$(SCRIPTS)/build-testkernel.sh
 

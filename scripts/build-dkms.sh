@@ -1,0 +1,107 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# build-dkms.sh - build the frmr-pools-dkms and frmr-pools-rdma Debian packages (dh_dkms, dpkg-buildpackage).
+#
+# Usage: build-dkms.sh             (make dkms)
+# Output: $OUT/dkms/frmr-pools-dkms_<ver>_all.deb   module source + dkms.conf (+ maintainer scripts
+#                                                   from dh_dkms: dkms add/build/install, remove)
+#         $OUT/dkms/frmr-pools-rdma_<ver>_amd64.deb /usr/lib/frmr-pools/rdma, /usr/sbin/rdma-frmr
+#         $OUT/dkms/version                         <ver>, e.g. 6.12.117+frmr12.g4bb88bb
+# Packaging files live in scripts/dkms/ (debian/, dkms.conf.in, frmr-dkms-build.sh). The module
+# source is taken from the prepared tree: drivers/infiniband/{core,sw/rxe,hw/mlx5}, include/rdma,
+# include/uapi/rdma, include/linux/mlx5, the RDMA trace headers and every include/ file the
+# overlay or a patch touches. Nothing is compiled here except the rdma tool (build-rdma.sh).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+for t in dpkg-buildpackage dh dh_dkms dkms rsync; do
+	command -v "$t" > /dev/null || die "$t missing: run scripts/install-deps.sh"
+done
+[ -f "$KHDR/Module.symvers" ] || die "$KHDR/Module.symvers missing: run scripts/install-deps.sh"
+"$REPO/scripts/tree.sh" prepare linux
+# The rdma tool as `make rdma-tool` built it; rebuilt only when missing or older than its sources
+# (build-rdma.sh waits for the machine-wide build lock).
+if [ ! -x "$OUT/bin/rdma" ] || [ -n "$(cd "$REPO" && find iproute2 patches/iproute2 -type f \
+	-newer "$OUT/bin/rdma" -print -quit 2>/dev/null)" ]; then
+	"$REPO/scripts/build-rdma.sh"
+fi
+
+srcver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
+dirty=
+[ -z "$(git -C "$REPO" status --porcelain -- $OVERLAY_DIRS_LINUX patches iproute2)" ] || dirty=.dirty
+ver="${srcver%%-*}+frmr$(git -C "$REPO" rev-list --count HEAD).g$(git -C "$REPO" rev-parse --short=7 HEAD)$dirty"
+D=$OUT/dkms
+P=$D/pkg/frmr-pools-$ver
+S=$P/dkms-src
+rm -rf "$D/pkg" "$D"/frmr-pools-*.deb
+mkdir -p "$S/abi" "$P/rdma"
+
+# Module source: only source files, none of the build products the shared tree also holds.
+rsync -aR --prune-empty-dirs --include='*/' --exclude='*.mod.c' --include='*.[ch]' \
+	--include='Makefile' --include='Kconfig' --exclude='*' \
+	"$TREE_LINUX/./drivers/infiniband/core" "$TREE_LINUX/./drivers/infiniband/sw/rxe" \
+	"$TREE_LINUX/./drivers/infiniband/hw/mlx5" "$S/"
+hdrs="include/rdma include/uapi/rdma include/linux/mlx5 include/trace/events/ib_mad.h
+	include/trace/events/ib_umad.h include/trace/events/rdma_core.h include/trace/misc/rdma.h"
+# Headers the overlay adds or a patch changes anywhere under include/ (e.g. a new trace header).
+hdrs="$hdrs $( { [ ! -d "$REPO/include" ] || (cd "$REPO" && find include -type f)
+	[ ! -d "$REPO/patches/linux/include" ] ||
+		(cd "$REPO/patches/linux" && find include -name '*.patch' | sed 's/\.patch$//'); } )"
+for h in $hdrs; do
+	[ -e "$TREE_LINUX/$h" ] || die "$TREE_LINUX/$h missing"
+	rsync -aR "$TREE_LINUX/./$h" "$S/"
+done
+
+# dkms compares MODULE_VERSION with the in-box module's and refuses to replace an equal one;
+# in-tree modules have none, so each module gets one from a Kbuild wrapper (kbuild reads Kbuild
+# before Makefile). Only the package's copy of the source has these files.
+modver() { # dir module...
+	local dir=$S/$1 m; shift
+	{
+		echo "# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB"
+		echo "# frmr-pools-dkms: the tree's Makefile plus a MODULE_VERSION per module (see build-dkms.sh)."
+		echo 'include $(src)/Makefile'
+		for m in "$@"; do echo "$m-y += frmr_dkms_version_$m.o"; done
+	} > "$dir/Kbuild"
+	for m in "$@"; do
+		printf '%s\n' "// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB" \
+			"/* frmr-pools-dkms: the version dkms compares with the in-box $m (none). */" \
+			"#include <linux/module.h>" "MODULE_VERSION(\"$ver\");" > "$dir/frmr_dkms_version_$m.c"
+	done
+}
+modver drivers/infiniband/core ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm
+modver drivers/infiniband/sw/rxe rdma_rxe
+modver drivers/infiniband/hw/mlx5 mlx5_ib
+
+# The ABI this source was made for: every stock export of the modules we rebuild, and of
+# mlx5_core (mlx5_ib is built against the installed one with our include/linux/mlx5).
+awk -F'\t' '$3 ~ "^drivers/infiniband/(core/(ib_core|ib_uverbs|ib_umad|ib_cm|iw_cm|rdma_cm|rdma_ucm)|sw/rxe/rdma_rxe|hw/mlx5/mlx5_ib)$" ||
+	$3 == "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core"' "$KHDR/Module.symvers" \
+	> "$S/abi/stock-exports"
+[ "$(wc -l < "$S/abi/stock-exports")" -gt 300 ] || die "too few stock exports in $KHDR/Module.symvers"
+echo "$srcver" > "$S/abi/source-version"
+install -m755 "$REPO/scripts/dkms/frmr-dkms-build.sh" "$S/frmr-dkms-build.sh"
+
+# Debian packaging.
+cp -a "$REPO/scripts/dkms/debian" "$P/"
+sed "s/@SOURCE_VERSION@/$srcver/" "$REPO/scripts/dkms/dkms.conf.in" > "$P/debian/frmr-pools-dkms.dkms"
+cp "$OUT/bin/rdma" "$P/rdma/rdma"
+desc=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
+cat > "$P/debian/changelog" <<CL
+frmr-pools ($ver) bookworm; urgency=medium
+
+  * Snapshot $desc of the FRMR pools repository on linux-source-6.12 $srcver.
+
+ -- FRMR pools maintainers <frmr-pools@example.org>  $(date -R)
+CL
+
+log "dpkg-buildpackage frmr-pools $ver"
+(cd "$P" && dpkg-buildpackage -b -us -uc --no-sign) > "$D/dpkg-buildpackage.log" 2>&1 || {
+	tail -30 "$D/dpkg-buildpackage.log" >&2
+	die "dpkg-buildpackage failed (log: $D/dpkg-buildpackage.log)"
+}
+mv "$D/pkg"/frmr-pools-*.deb "$D/"
+echo "$ver" > "$D/version"
+for f in "$D"/frmr-pools-*.deb; do
+	log "$(basename "$f"): $(dpkg-deb -c "$f" | wc -l) paths, $(du -k "$f" | cut -f1) KiB"
+done
