@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# dkms-test.sh - build the DKMS package, dkms-build it in a private tree, test it in a guest, check the host.
+#
+# Usage: dkms-test.sh [--build-only]
+# On this machine only `dkms add` and `dkms build` run, in a private dkms tree ($OUT/dkms/dkmstree,
+# source from the extracted .deb under $OUT/dkms/root/usr/src, MOK key pair in $OUT/dkms/mok):
+# never dpkg -i or dkms install, whose modules in the host's /lib/modules/<kver>/updates would be
+# loaded by every later "stock" guest (the guest sees the host root). The guest scenario "dkms"
+# installs, tests and removes the packages in its tmpfs overlay.
+# Checks, as TAP in $OUT/dkms/test/results.tap, last line "N passed, N failed":
+#   the packages build; dkms build for $KVER against the installed headers; the build refuses a
+#   non-6.12 kernel (BUILD_EXCLUSIVE, dkms exit 77) and a 6.12 kernel whose ib_core CRCs differ
+#   (a symlinked copy of the headers with one CRC changed); the guest scenario (vm-run.sh stock
+#   dkms 900); the host's /lib/modules (checksums), /var/lib/dkms and /usr/src are unchanged.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+build_only=
+[ "${1:-}" = --build-only ] && build_only=1
+D=$OUT/dkms
+T=$D/test
+DK=$D/dkmstree
+R=$D/root
+mkdir -p "$T"
+: > "$T/results.tap"
+np=0; nf=0
+tap() { # name rc [message]
+	if [ "$2" -eq 0 ]; then np=$((np + 1)); echo "ok - dkms:$1" >> "$T/results.tap"; log "ok: $1"
+	else nf=$((nf + 1)); echo "not ok - dkms:$1 # ${3:-}" >> "$T/results.tap"; log "FAILED: $1 ${3:-}"; fi
+}
+finish() { echo "$np passed, $nf failed"; [ "$nf" -eq 0 ]; exit $?; }
+
+# What must not change on the host: every file under /lib/modules with its checksum, and the
+# lists of /var/lib/dkms and /usr/src.
+host_state() {
+	find /lib/modules -xdev -printf '%y %m %p %l\n' | sort
+	find /lib/modules -xdev -type f -print0 | sort -z | xargs -0 sha1sum
+	find /var/lib/dkms /usr/src -maxdepth 3 -printf '%y %p %l\n' 2>/dev/null | sort
+}
+host_state > "$T/host-before.txt"
+
+t0=$(now)
+"$REPO/scripts/build-dkms.sh" > "$T/build-dkms.log" 2>&1
+tap package-build $? "log: $T/build-dkms.log"
+[ -f "$D/version" ] || finish
+ver=$(cat "$D/version")
+log "frmr-pools $ver: packages in $D ($(( $(now) - t0 ))s)"
+
+# The private dkms: everything it writes stays under $D; the MOK pair dkms creates to sign
+# the modules too (exported mok_* take the place of /etc/dkms/framework.conf's).
+rm -rf "$DK" "$R" "$D/installtree"
+mkdir -p "$DK" "$R" "$D/installtree" "$D/mok"
+dpkg-deb -x "$D/frmr-pools-dkms_${ver}_all.deb" "$R"
+export mok_signing_key=$D/mok/mok.key mok_certificate=$D/mok/mok.pub
+DKMS=(dkms --dkmstree "$DK" --sourcetree "$R/usr/src" --installtree "$D/installtree")
+"${DKMS[@]}" add -m frmr-pools -v "$ver" > "$T/dkms-add.log" 2>&1
+tap dkms-add $? "log: $T/dkms-add.log"
+
+t0=$(now)
+with_lock "${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$KVER" > "$T/dkms-build.log" 2>&1
+rc=$?
+cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$KVER.log" 2>/dev/null
+log "dkms build for $KVER: rc=$rc in $(( $(now) - t0 ))s (logs: $T/dkms-build.log, $T/make-$KVER.log)"
+tap "dkms-build-$KVER" $rc "$(tail -3 "$T/dkms-build.log" | tr '\n' ' ')"
+n=$(ls "$DK/frmr-pools/$ver/$KVER/x86_64/module/" 2>/dev/null | wc -l)
+[ "$n" -eq 9 ]; tap "dkms-build-9-modules" $? "$n modules"
+grep -q 'export CRCs match' "$T/make-$KVER.log" && grep -q 'stock CRCs kept' "$T/make-$KVER.log"
+tap "dkms-build-abi-checks-ran" $?
+
+# A kernel outside 6.12 is refused before anything is compiled (BUILD_EXCLUSIVE_KERNEL).
+"${DKMS[@]}" build -m frmr-pools -v "$ver" -k 6.1.0-99-amd64 --kernelsourcedir "$KHDR" \
+	> "$T/refuse-6.1.log" 2>&1
+rc=$?
+[ $rc -eq 77 ] && grep -q BUILD_EXCLUSIVE "$T/refuse-6.1.log"
+tap refuse-non-6.12-kernel $? "rc=$rc, log: $T/refuse-6.1.log"
+
+# A 6.12 upload with another RDMA ABI is refused by frmr-dkms-build.sh before it compiles:
+# the installed headers, symlinked, with the CRC of ib_register_device changed.
+FH=$D/fake-headers
+rm -rf "$FH"; mkdir -p "$FH"
+cp -rs "$KHDR/." "$FH/"
+rm "$FH/Module.symvers"
+awk -F'\t' 'BEGIN { OFS = "\t" } $2 == "ib_register_device" { $1 = "0x00c0ffee" } { print }' \
+	"$KHDR/Module.symvers" > "$FH/Module.symvers"
+fk=6.12.999+deb12-amd64
+"${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$fk" --kernelsourcedir "$FH" > "$T/refuse-abi.log" 2>&1
+rc=$?
+cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$fk.log" 2>/dev/null
+[ $rc -ne 0 ] && grep -q 'ERROR: kernel 6.12.999+deb12-amd64: 1 of .* exports differ' "$T/make-$fk.log" &&
+	grep -q 'ib_register_device' "$T/make-$fk.log" && [ ! -d "$DK/frmr-pools/$ver/$fk/x86_64/module" ]
+tap refuse-6.12-with-other-abi $? "rc=$rc, log: $T/make-$fk.log"
+rm -rf "$FH"
+[ -n "$build_only" ] && { host_state > "$T/host-after.txt"; finish; }
+
+# The guest: install, load, importers, rxe, frmr_pools, remove.
+"$REPO/scripts/vm-run.sh" stock dkms 900 > "$T/vm-run.log" 2>&1
+rc=$?
+run=$(readlink -f "$OUT/runs/last-stock-dkms")
+tap guest-scenario $rc "run: $run"
+if [ -f "$run/results.tap" ]; then
+	sed 's/^\(not ok\|ok\) [0-9]* - /\1 - dkms:guest:/' "$run/results.tap" >> "$T/results.tap"
+fi
+
+host_state > "$T/host-after.txt"
+diff "$T/host-before.txt" "$T/host-after.txt" > "$T/host-diff.txt"
+tap host-lib-modules-var-lib-dkms-usr-src-unchanged $? "see $T/host-diff.txt"
+log "results: $T/results.tap; guest run: $run"
+finish

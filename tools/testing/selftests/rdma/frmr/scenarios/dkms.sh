@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# dkms: install frmr-pools-dkms/-rdma on the stock kernel, prove every in-box importer loads against it, remove it.
+#
+# Needs scripts/dkms-test.sh to have built the packages and the host's private dkms tree
+# ($FRMR_OUT/dkms). Installs land in the guest's tmpfs overlay and vanish at power-off.
+# 1. the in-box importers of the ib_core family are derived (scripts/dkms-importers.sh) and each
+#    is loaded against the stock stack: that is the baseline (a module that cannot load there
+#    must fail the same way later, and is recorded);
+# 2. dpkg -i of both packages (the postinst's dkms build is switched off with
+#    /etc/dkms/no-autoinstall: compiling under TCG would take most of an hour), dkms add, the
+#    host's dkms build copied in, dkms install: 9 modules in updates/dkms, depmod;
+# 3. the stack loads from updates/dkms (version and build-ids are the host build's), mlx5_ib
+#    loads against the stock mlx5_core, rxe carries ib_write_bw, rdma-frmr shows frmr_pools;
+# 4. every importer loads against ours as it did against stock; ib_core stays ours;
+# 5. dpkg -r: dkms removes the modules, the in-box ones load again, rdma-frmr is gone and
+#    iproute2's rdma was never touched.
+
+export DKV=$(cat "$FRMR_OUT/dkms/version")
+export K=$(uname -r)
+export DEB_DKMS=$FRMR_OUT/dkms/frmr-pools-dkms_${DKV}_all.deb
+export DEB_RDMA=$FRMR_OUT/dkms/frmr-pools-rdma_${DKV}_amd64.deb
+export PREBUILT=$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$K
+export OURS="$FRMR_MODS_CORE rdma_rxe mlx5_ib"
+export IMP=$vmout/importers.txt
+export TOOL=/usr/sbin/rdma-frmr
+
+file_build_id() { # module file (.ko, .ko.xz, .ko.zst)
+	local t=/tmp/bid.$$.ko
+	case "$1" in
+	*.xz) xz -dc "$1" > "$t" ;;
+	*.zst) zstd -qdc "$1" > "$t" ;;
+	*) cp "$1" "$t" ;;
+	esac
+	readelf -n "$t" | awk '/Build ID/{print $3}'
+	rm -f "$t"
+}
+loaded_build_id() { od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40; }
+
+# Loaded modules are the ones modinfo resolves to (ours: under updates/dkms, version $DKV and
+# the build-id of the host's dkms build; stock: under kernel/, no version).
+check_loaded() { # ours|stock module...
+	local want=$1 m f id bad=0; shift
+	for m in "$@"; do
+		[ -e "/sys/module/$m" ] || { echo "$m: not loaded"; bad=1; continue; }
+		f=$(modinfo -F filename "$m"); id=$(loaded_build_id "$m")
+		if [ "$id" != "$(file_build_id "$f")" ]; then
+			echo "$m: loaded build-id $id is not that of $f"; bad=1; continue
+		fi
+		if [ "$want" = ours ]; then
+			case "$f" in */updates/dkms/*) ;; *) echo "$m: $f is not under updates/dkms"; bad=1; continue ;; esac
+			[ "$(cat "/sys/module/$m/version" 2>/dev/null)" = "$DKV" ] ||
+				{ echo "$m: version '$(cat "/sys/module/$m/version" 2>/dev/null)' is not $DKV"; bad=1; continue; }
+			[ "$id" = "$(file_build_id "$(ls "$PREBUILT"/*/module/"$m".ko*)")" ] ||
+				{ echo "$m: not the host's dkms build"; bad=1; continue; }
+		else
+			case "$f" in */kernel/*) ;; *) echo "$m: $f is not an in-box module"; bad=1; continue ;; esac
+		fi
+		echo "$m: $want ($f, build-id $id)"
+	done
+	return $bad
+}
+
+derive_importers() {
+	"$FRMR_REPO/scripts/dkms-importers.sh" "$K" > "$IMP" || return 1
+	cat "$IMP"
+	[ "$(wc -l < "$IMP")" -ge 20 ]
+}
+
+# Load every importer; record "name ok" or "name FAIL <modprobe's message>".
+load_importers() { # label
+	local m out
+	: > "$vmout/importers-$1.txt"
+	while read -r m _; do
+		if out=$(modprobe "$m" 2>&1); then
+			echo "$m ok" >> "$vmout/importers-$1.txt"
+		else
+			echo "$m FAIL $(echo "$out" | tr '\n' ' ')" >> "$vmout/importers-$1.txt"
+		fi
+	done < "$IMP"
+	cat "$vmout/importers-$1.txt"
+}
+unload_all() {
+	local m
+	for m in $(awk '{print $1}' "$IMP" | tac) mlx5_ib; do
+		[ -e "/sys/module/$m" ] && modprobe -r "$m"
+	done
+	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+		[ -e "/sys/module/$m" ] && { modprobe -r "$m" || rmmod "$m"; }
+	done
+	lsmod | grep -E '^(ib_|rdma_|iw_cm|mlx5_ib)' && return 1
+	return 0
+}
+# One TAP line per importer: against stock it must load (a failure is recorded and must recur
+# identically later); against another stack it must behave exactly as against stock.
+report_importers() { # label
+	local m st msg
+	while read -r m st msg; do
+		local base; base=$(awk -v m="$m" '$1 == m {$1 = ""; print substr($0, 2)}' "$vmout/importers-stock.txt")
+		if [ "$1" = stock ]; then
+			[ "$st" = ok ] && result "importer-stock:$m" 0 || {
+				echo "importer $m cannot load against the stock stack: $msg" >> "$vmout/importers-unrelated.txt"
+				result "importer-stock:$m # SKIP fails against stock too: $msg" 0; }
+		elif [ "$st $msg" = "$base" ] || { [ "$st" = ok ] && [ "$base" = ok ]; }; then
+			result "importer-$1:$m" 0
+		else
+			result "importer-$1:$m" 1 "$st $msg (stock: $base)"
+		fi
+	done < "$vmout/importers-$1.txt"
+}
+
+sums_iproute2() { sha1sum /usr/bin/rdma /sbin/rdma 2>/dev/null; dpkg -S /usr/bin/rdma /sbin/rdma 2>&1; }
+
+step derive-importers 120 derive_importers || exit 0
+modprobe -a udp_tunnel ip6_udp_tunnel configfs
+step stock-load-importers 600 load_importers stock
+report_importers stock
+step stock-stack-is-stock 60 check_loaded stock ib_core ib_uverbs ib_cm rdma_cm
+step stock-unload 300 unload_all
+
+sums_iproute2 > /tmp/iproute2.before
+install_pkgs() {
+	mkdir -p /etc/dkms && touch /etc/dkms/no-autoinstall
+	dpkg -i "$DEB_DKMS" "$DEB_RDMA" || return 1
+	rm -f /etc/dkms/no-autoinstall
+	dkms add -m frmr-pools -v "$DKV" || return 1
+	[ -d "$PREBUILT" ] || { echo "no host dkms build at $PREBUILT"; return 1; }
+	cp -a "$PREBUILT" "/var/lib/dkms/frmr-pools/$DKV/"
+	dkms status -m frmr-pools
+	dkms status -m frmr-pools -v "$DKV" -k "$K" | grep -q ': built' || return 1
+	dkms install -m frmr-pools -v "$DKV" -k "$K" || return 1
+	dkms status -m frmr-pools -v "$DKV" -k "$K" | grep -q ': installed'
+}
+step install-packages 600 install_pkgs || exit 0
+check_installed() {
+	local m f bad=0
+	ls -l "/lib/modules/$K/updates/dkms/"
+	for m in $OURS; do
+		f=$(modinfo -F filename "$m")
+		echo "$m: $f version $(modinfo -F version "$m")"
+		case "$f" in */updates/dkms/*) ;; *) bad=1 ;; esac
+		[ "$(modinfo -F version "$m")" = "$DKV" ] || bad=1
+	done
+	[ "$(ls "/lib/modules/$K/updates/dkms/" | wc -l)" -eq 9 ] || bad=1
+	return $bad
+}
+step modinfo-resolves-ours 60 check_installed
+load_ours() { modprobe -a $FRMR_MODS_CORE rdma_rxe mlx5_ib && check_loaded ours $OURS; }
+step load-ours 300 load_ours
+step mlx5-core-is-stock 30 check_loaded stock mlx5_core
+step rxe-add 60 bash -c "netdev_dummy dum0 10.10.0.1/24 && $TOOL link add rxe0 type rxe netdev dum0 && $TOOL link show"
+step ib_write_bw 180 server_client 150 "ib_write_bw -d rxe0 -x 1 -s 65536 -n 300 -F" \
+	"ib_write_bw -d rxe0 -x 1 -s 65536 -n 300 -F 10.10.0.1"
+# The pools table (empty, or the tool's own error while no consumer is merged), never faked.
+show_pools() {
+	local out rc
+	out=$($TOOL resource show frmr_pools 2>&1); rc=$?
+	echo "rc=$rc"; echo "$out"
+	echo "rc=$rc $out" > "$vmout/frmr_pools.txt"
+	[ $rc -eq 0 ] || [ -n "$out" ]
+}
+step rdma-frmr-resource-show-frmr_pools 60 show_pools
+step ours-load-importers 600 load_importers ours
+report_importers ours
+step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
+step rxe-delete 60 $TOOL link delete rxe0
+step ours-unload 300 unload_all
+
+remove_pkgs() {
+	dpkg -r frmr-pools-dkms frmr-pools-rdma || return 1
+	[ -z "$(dkms status -m frmr-pools)" ] || { dkms status; return 1; }
+	ls -la "/lib/modules/$K/updates/dkms/" 2>/dev/null
+	[ -z "$(ls "/lib/modules/$K/updates/dkms/" 2>/dev/null)" ] || return 1
+	[ ! -e "$TOOL" ] && [ ! -e /usr/lib/frmr-pools/rdma ] || return 1
+	local m; for m in $OURS; do
+		echo "$m: $(modinfo -F filename "$m")"
+		case "$(modinfo -F filename "$m")" in */kernel/*) ;; *) return 1 ;; esac
+	done
+}
+step remove-packages 300 remove_pkgs
+step iproute2-rdma-untouched 30 bash -c 'sums_iproute2 | diff /tmp/iproute2.before - && cat /tmp/iproute2.before'
+step removed-load-importers 600 load_importers removed
+report_importers removed
+step removed-stack-is-stock 60 check_loaded stock ib_core ib_uverbs ib_cm rdma_cm
+step removed-unload 300 unload_all
