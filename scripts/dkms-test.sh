@@ -2,7 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # dkms-test.sh - build the DKMS package, dkms-build it in a private tree, test it in a guest, check the host.
 #
-# Usage: dkms-test.sh [--build-only]
+# Usage: dkms-test.sh [--build-only | --reuse]
+#   --build-only  stop before the guest;
+#   --reuse       keep the packages and the private dkms build in out/dkms when they exist
+#                 (iterating on the guest scenario): no package build, no dkms add/build.
 # On this machine only `dkms add` and `dkms build` run, in a private dkms tree ($OUT/dkms/dkmstree,
 # source from the extracted .deb under $OUT/dkms/root/usr/src, MOK key pair in $OUT/dkms/mok):
 # never dpkg -i or dkms install, whose modules in the host's /lib/modules/<kver>/updates would be
@@ -16,8 +19,13 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-build_only=
-[ "${1:-}" = --build-only ] && build_only=1
+build_only=; reuse=
+case "${1:-}" in
+--build-only) build_only=1 ;;
+--reuse) reuse=1 ;;
+"") ;;
+*) die "usage: $0 [--build-only | --reuse]" ;;
+esac
 D=$OUT/dkms
 T=$D/test
 DK=$D/dkmstree
@@ -40,57 +48,67 @@ host_state() {
 }
 host_state > "$T/host-before.txt"
 
-t0=$(now)
-"$REPO/scripts/build-dkms.sh" > "$T/build-dkms.log" 2>&1
-tap package-build $? "log: $T/build-dkms.log"
-[ -f "$D/version" ] || finish
-ver=$(cat "$D/version")
-log "frmr-pools $ver: packages in $D ($(( $(now) - t0 ))s)"
+build_and_refusals() {
+	t0=$(now)
+	"$REPO/scripts/build-dkms.sh" > "$T/build-dkms.log" 2>&1
+	tap package-build $? "log: $T/build-dkms.log"
+	[ -f "$D/version" ] || finish
+	ver=$(cat "$D/version")
+	log "frmr-pools $ver: packages in $D ($(( $(now) - t0 ))s)"
 
-# The private dkms: everything it writes stays under $D; the MOK pair dkms creates to sign
-# the modules too (exported mok_* take the place of /etc/dkms/framework.conf's).
-rm -rf "$DK" "$R" "$D/installtree"
-mkdir -p "$DK" "$R" "$D/installtree" "$D/mok"
-dpkg-deb -x "$D/frmr-pools-dkms_${ver}_all.deb" "$R"
-export mok_signing_key=$D/mok/mok.key mok_certificate=$D/mok/mok.pub
-DKMS=(dkms --dkmstree "$DK" --sourcetree "$R/usr/src" --installtree "$D/installtree")
-"${DKMS[@]}" add -m frmr-pools -v "$ver" > "$T/dkms-add.log" 2>&1
-tap dkms-add $? "log: $T/dkms-add.log"
+	# The private dkms: everything it writes stays under $D; the MOK pair dkms creates to sign
+	# the modules too (exported mok_* take the place of /etc/dkms/framework.conf's).
+	rm -rf "$DK" "$R" "$D/installtree"
+	mkdir -p "$DK" "$R" "$D/installtree" "$D/mok"
+	dpkg-deb -x "$D/frmr-pools-dkms_${ver}_all.deb" "$R"
+	export mok_signing_key=$D/mok/mok.key mok_certificate=$D/mok/mok.pub
+	DKMS=(dkms --dkmstree "$DK" --sourcetree "$R/usr/src" --installtree "$D/installtree")
+	"${DKMS[@]}" add -m frmr-pools -v "$ver" > "$T/dkms-add.log" 2>&1
+	tap dkms-add $? "log: $T/dkms-add.log"
 
-t0=$(now)
-with_lock "${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$KVER" > "$T/dkms-build.log" 2>&1
-rc=$?
-cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$KVER.log" 2>/dev/null
-log "dkms build for $KVER: rc=$rc in $(( $(now) - t0 ))s (logs: $T/dkms-build.log, $T/make-$KVER.log)"
-tap "dkms-build-$KVER" $rc "$(tail -3 "$T/dkms-build.log" | tr '\n' ' ')"
-n=$(ls "$DK/frmr-pools/$ver/$KVER/x86_64/module/" 2>/dev/null | wc -l)
-[ "$n" -eq 9 ]; tap "dkms-build-9-modules" $? "$n modules"
-grep -q 'export CRCs match' "$T/make-$KVER.log" && grep -q 'stock CRCs kept' "$T/make-$KVER.log"
-tap "dkms-build-abi-checks-ran" $?
+	t0=$(now)
+	with_lock "${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$KVER" > "$T/dkms-build.log" 2>&1
+	rc=$?
+	cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$KVER.log" 2>/dev/null
+	log "dkms build for $KVER: rc=$rc in $(( $(now) - t0 ))s (logs: $T/dkms-build.log, $T/make-$KVER.log)"
+	tap "dkms-build-$KVER" $rc "$(tail -3 "$T/dkms-build.log" | tr '\n' ' ')"
+	n=$(ls "$DK/frmr-pools/$ver/$KVER/x86_64/module/" 2>/dev/null | wc -l)
+	[ "$n" -eq 9 ]; tap "dkms-build-9-modules" $? "$n modules"
+	grep -q 'export CRCs match' "$T/make-$KVER.log" && grep -q 'stock CRCs kept' "$T/make-$KVER.log"
+	tap "dkms-build-abi-checks-ran" $?
 
-# A kernel outside 6.12 is refused before anything is compiled (BUILD_EXCLUSIVE_KERNEL).
-"${DKMS[@]}" build -m frmr-pools -v "$ver" -k 6.1.0-99-amd64 --kernelsourcedir "$KHDR" \
-	> "$T/refuse-6.1.log" 2>&1
-rc=$?
-[ $rc -eq 77 ] && grep -q BUILD_EXCLUSIVE "$T/refuse-6.1.log"
-tap refuse-non-6.12-kernel $? "rc=$rc, log: $T/refuse-6.1.log"
+	# A kernel outside 6.12 is refused before anything is compiled (BUILD_EXCLUSIVE_KERNEL).
+	"${DKMS[@]}" build -m frmr-pools -v "$ver" -k 6.1.0-99-amd64 --kernelsourcedir "$KHDR" \
+		> "$T/refuse-6.1.log" 2>&1
+	rc=$?
+	[ $rc -eq 77 ] && grep -q BUILD_EXCLUSIVE "$T/refuse-6.1.log"
+	tap refuse-non-6.12-kernel $? "rc=$rc, log: $T/refuse-6.1.log"
 
-# A 6.12 upload with another RDMA ABI is refused by frmr-dkms-build.sh before it compiles:
-# the installed headers, symlinked, with the CRC of ib_register_device changed.
-FH=$D/fake-headers
-rm -rf "$FH"; mkdir -p "$FH"
-cp -rs "$KHDR/." "$FH/"
-rm "$FH/Module.symvers"
-awk -F'\t' 'BEGIN { OFS = "\t" } $2 == "ib_register_device" { $1 = "0x00c0ffee" } { print }' \
-	"$KHDR/Module.symvers" > "$FH/Module.symvers"
-fk=6.12.999+deb12-amd64
-"${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$fk" --kernelsourcedir "$FH" > "$T/refuse-abi.log" 2>&1
-rc=$?
-cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$fk.log" 2>/dev/null
-[ $rc -ne 0 ] && grep -q 'ERROR: kernel 6.12.999+deb12-amd64: 1 of .* exports differ' "$T/make-$fk.log" &&
-	grep -q 'ib_register_device' "$T/make-$fk.log" && [ ! -d "$DK/frmr-pools/$ver/$fk/x86_64/module" ]
-tap refuse-6.12-with-other-abi $? "rc=$rc, log: $T/make-$fk.log"
-rm -rf "$FH"
+	# A 6.12 upload with another RDMA ABI is refused by frmr-dkms-build.sh before it compiles:
+	# the installed headers, symlinked, with the CRC of ib_register_device changed.
+	FH=$D/fake-headers
+	rm -rf "$FH"; mkdir -p "$FH"
+	cp -rs "$KHDR/." "$FH/"
+	rm "$FH/Module.symvers"
+	awk -F'\t' 'BEGIN { OFS = "\t" } $2 == "ib_register_device" { $1 = "0x00c0ffee" } { print }' \
+		"$KHDR/Module.symvers" > "$FH/Module.symvers"
+	fk=6.12.999+deb12-amd64
+	"${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$fk" --kernelsourcedir "$FH" > "$T/refuse-abi.log" 2>&1
+	rc=$?
+	cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$fk.log" 2>/dev/null
+	[ $rc -ne 0 ] && grep -q 'ERROR: kernel 6.12.999+deb12-amd64: 1 of .* exports differ' "$T/make-$fk.log" &&
+		grep -q 'ib_register_device' "$T/make-$fk.log" && [ ! -d "$DK/frmr-pools/$ver/$fk/x86_64/module" ]
+	tap refuse-6.12-with-other-abi $? "rc=$rc, log: $T/make-$fk.log"
+	rm -rf "$FH"
+}
+
+if [ -n "$reuse" ] && [ -f "$D/version" ] &&
+   [ "$(ls "$DK/frmr-pools/$(cat "$D/version")/$KVER/x86_64/module/" 2>/dev/null | wc -l)" -eq 9 ]; then
+	ver=$(cat "$D/version")
+	log "reusing frmr-pools $ver and its dkms build in $DK"
+else
+	build_and_refusals
+fi
 [ -n "$build_only" ] && { host_state > "$T/host-after.txt"; finish; }
 
 # The guest: install, load, importers, rxe, frmr_pools, remove.
@@ -100,6 +118,7 @@ run=$(readlink -f "$OUT/runs/last-stock-dkms")
 tap guest-scenario $rc "run: $run"
 if [ -f "$run/results.tap" ]; then
 	sed 's/^\(not ok\|ok\) [0-9]* - /\1 - dkms:guest:/' "$run/results.tap" >> "$T/results.tap"
+	np=$((np + $(grep -c '^ok' "$run/results.tap"))); nf=$((nf + $(grep -c '^not ok' "$run/results.tap")))
 fi
 
 host_state > "$T/host-after.txt"

@@ -74,7 +74,7 @@ load_importers() { # label
 		if out=$(modprobe "$m" 2>&1); then
 			echo "$m ok" >> "$vmout/importers-$1.txt"
 		else
-			echo "$m FAIL $(echo "$out" | tr '\n' ' ')" >> "$vmout/importers-$1.txt"
+			echo "$m FAIL $(echo "$out" | tr -s '\n\t ' ' ' | sed 's/ *$//')" >> "$vmout/importers-$1.txt"
 		fi
 	done < "$IMP"
 	cat "$vmout/importers-$1.txt"
