@@ -32,5 +32,9 @@ dmesg > "$vmout/dmesg.txt"
 sync
 echo done > "$vmout/done"
 sync
+# Power off; without ACPI (the test kernel boots with acpi=off) fall back to a reboot, which
+# ends QEMU because it runs with -no-reboot.
 echo o > /proc/sysrq-trigger
+sleep 5
+echo b > /proc/sysrq-trigger
 sleep 30
