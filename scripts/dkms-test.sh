@@ -69,7 +69,9 @@ build_and_refusals() {
 	t0=$(now)
 	with_lock "${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$KVER" > "$T/dkms-build.log" 2>&1
 	rc=$?
-	cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$KVER.log" 2>/dev/null
+	# dkms keeps the log of a successful build beside the modules, of a failed one in build/.
+	cp "$DK/frmr-pools/$ver/$KVER/x86_64/log/make.log" "$T/make-$KVER.log" 2>/dev/null ||
+		cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$KVER.log" 2>/dev/null
 	log "dkms build for $KVER: rc=$rc in $(( $(now) - t0 ))s (logs: $T/dkms-build.log, $T/make-$KVER.log)"
 	tap "dkms-build-$KVER" $rc "$(tail -3 "$T/dkms-build.log" | tr '\n' ' ')"
 	n=$(ls "$DK/frmr-pools/$ver/$KVER/x86_64/module/" 2>/dev/null | wc -l)
