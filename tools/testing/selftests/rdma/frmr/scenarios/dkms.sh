@@ -79,13 +79,17 @@ load_importers() { # label
 	done < "$IMP"
 	cat "$vmout/importers-$1.txt"
 }
+# Unload every importer, mlx5_ib and the stack; importers can hold each other (hfi1 and ib_qib
+# hold rdmavt), so passes repeat until nothing of the stack is left.
 unload_all() {
-	local m
-	for m in $(awk '{print $1}' "$IMP" | tac) mlx5_ib; do
-		[ -e "/sys/module/$m" ] && modprobe -r "$m"
-	done
-	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
-		[ -e "/sys/module/$m" ] && { modprobe -r "$m" || rmmod "$m"; }
+	local m pass
+	for pass in 1 2 3; do
+		for m in $(awk '{print $1}' "$IMP" | tac) mlx5_ib \
+			 rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+			[ -e "/sys/module/$m" ] || continue
+			modprobe -r "$m" 2>/dev/null || rmmod "$m" 2>/dev/null
+		done
+		[ -e /sys/module/ib_core ] || break
 	done
 	lsmod | grep -E '^(ib_|rdma_|iw_cm|mlx5_ib)' && return 1
 	return 0
@@ -159,10 +163,11 @@ show_pools() {
 	[ $rc -eq 0 ] || [ -n "$out" ]
 }
 step rdma-frmr-resource-show-frmr_pools 60 show_pools
+# The importers load with no RDMA device present, as in the stock baseline.
+step rxe-delete 60 $TOOL link delete rxe0
 step ours-load-importers 600 load_importers ours
 report_importers ours
 step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
-step rxe-delete 60 $TOOL link delete rxe0
 step ours-unload 300 unload_all
 
 remove_pkgs() {
