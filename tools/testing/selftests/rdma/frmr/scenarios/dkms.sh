@@ -124,7 +124,7 @@ step stock-unload 300 unload_all
 sums_iproute2 > /tmp/iproute2.before
 install_pkgs() {
 	mkdir -p /etc/dkms && touch /etc/dkms/no-autoinstall
-	dpkg -i "$DEB_DKMS" "$DEB_RDMA" || return 1
+	DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB_DKMS" "$DEB_RDMA" || return 1
 	rm -f /etc/dkms/no-autoinstall
 	dkms add -m frmr-pools -v "$DKV" || return 1
 	[ -d "$PREBUILT" ] || { echo "no host dkms build at $PREBUILT"; return 1; }
@@ -171,7 +171,7 @@ step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
 step ours-unload 300 unload_all
 
 remove_pkgs() {
-	dpkg -r frmr-pools-dkms frmr-pools-rdma || return 1
+	DEBIAN_FRONTEND=noninteractive dpkg -r frmr-pools-dkms frmr-pools-rdma || return 1
 	[ -z "$(dkms status -m frmr-pools)" ] || { dkms status; return 1; }
 	ls -la "/lib/modules/$K/updates/dkms/" 2>/dev/null
 	[ -z "$(ls "/lib/modules/$K/updates/dkms/" 2>/dev/null)" ] || return 1
