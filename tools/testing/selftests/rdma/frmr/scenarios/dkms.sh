@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# dkms: install frmr-pools-dkms/-rdma on the stock kernel, prove every in-box importer loads against it, remove it.
+# dkms: install frmr-pools-dkms/-rdma on the stock kernel, load every in-box importer, remove it.
 #
 # Needs scripts/dkms-test.sh to have built the packages and the host's private dkms tree
 # ($FRMR_OUT/dkms). Installs land in the guest's tmpfs overlay and vanish at power-off.
@@ -7,8 +7,8 @@
 #    is loaded against the stock stack: that is the baseline (a module that cannot load there
 #    must fail the same way later, and is recorded);
 # 2. dpkg -i of both packages (the postinst's dkms build is switched off with
-#    /etc/dkms/no-autoinstall: compiling under TCG would take most of an hour), dkms add, the
-#    host's dkms build copied in, dkms install: 9 modules in updates/dkms, depmod;
+#    /etc/dkms/no-autoinstall: under TCG it would take many times the host's 2 minutes),
+#    dkms add, the host's dkms build copied in, dkms install: 9 modules in updates/dkms, depmod;
 # 3. the stack loads from updates/dkms (version and build-ids are the host build's), mlx5_ib
 #    loads against the stock mlx5_core, rxe carries ib_write_bw, rdma-frmr shows frmr_pools;
 # 4. every importer loads against ours as it did against stock; ib_core stays ours;
