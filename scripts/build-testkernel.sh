@@ -34,7 +34,7 @@ cmp -s "$TK/cfg/.config" "$B/.config" || cp "$TK/cfg/.config" "$B/.config"
 rm -rf "$TK/cfg"
 t0=$(now)
 log "building test kernel in $B"
-nice -n 5 make -C "$TREE_LINUX" O="$B" -j"$(nproc)" bzImage modules > "$TK/build.log" 2>&1 ||
+with_lock nice -n 5 make -C "$TREE_LINUX" O="$B" -j"$(nproc)" bzImage modules > "$TK/build.log" 2>&1 ||
 	{ tail -30 "$TK/build.log" >&2; die "test kernel build failed (log: $TK/build.log)"; }
 krel=$(make -s -C "$TREE_LINUX" O="$B" kernelrelease)
 rm -rf "$TK/mods.new"
