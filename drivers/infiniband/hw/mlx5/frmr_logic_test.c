@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * KUnit tests of mlx5_ib's FRMR pool logic (frmr_logic.c): which keys
+ * build_key rejects, which access flags a key keeps, how mkey variants
+ * rotate and when an mkey retires, and the UMR size limits in blocks at their
+ * exact boundaries. Needs no mlx5 hardware and no mlx5_core.
+ */
+
+#include <kunit/test.h>
+#include <linux/bitmap.h>
+#include <rdma/ib_verbs.h>
+#include "frmr_logic.h"
+
+/* A device with every capability and UMR able to change every flag. */
+static const struct mlx5_frmr_caps full_caps = {
+	.ats = true,
+	.atomic = true,
+	.umr_extended_translation_offset = true,
+	.relaxed_ordering_write = true,
+	.relaxed_ordering_write_umr = true,
+	.relaxed_ordering_read = true,
+	.relaxed_ordering_read_umr = true,
+};
+
+static bool keys_equal(const struct ib_frmr_key *a,
+		       const struct ib_frmr_key *b)
+{
+	return a->vendor_key == b->vendor_key &&
+	       a->kernel_vendor_key == b->kernel_vendor_key &&
+	       a->num_dma_blocks == b->num_dma_blocks &&
+	       a->access_flags == b->access_flags && a->ats == b->ats;
+}
+
+static struct ib_frmr_key mtt_key(u64 blocks)
+{
+	struct ib_frmr_key key = { .num_dma_blocks = blocks };
+
+	return key;
+}
+
+static void build_key_rejects_unknown_vendor_bits(struct kunit *test)
+{
+	struct ib_frmr_key in = mtt_key(16), out = {};
+	int bit;
+
+	for (bit = 1; bit < 64; bit++) {
+		in.vendor_key = BIT_ULL(bit);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				-EOPNOTSUPP);
+		in.vendor_key = BIT_ULL(bit) | MLX5_FRMR_VENDOR_KSM;
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				-EOPNOTSUPP);
+	}
+}
+
+static void build_key_rejects_kernel_vendor_key(struct kunit *test)
+{
+	struct ib_frmr_key in = mtt_key(16), out = {};
+	int bit;
+
+	for (bit = 0; bit < 64; bit++) {
+		in.kernel_vendor_key = BIT_ULL(bit);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				-EOPNOTSUPP);
+	}
+}
+
+static void build_key_accepts_ksm_bit(struct kunit *test)
+{
+	struct ib_frmr_key in = mtt_key(16), out = {};
+
+	in.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	KUNIT_EXPECT_EQ(test, out.vendor_key, MLX5_FRMR_VENDOR_KSM);
+	KUNIT_EXPECT_EQ(test, out.num_dma_blocks, 16ULL);
+}
+
+static void build_key_rejects_ats_without_cap(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	struct ib_frmr_key in = mtt_key(16), out = {};
+
+	in.ats = 1;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out), 0);
+	KUNIT_EXPECT_EQ(test, out.ats, 1);
+	caps.ats = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out),
+			-EOPNOTSUPP);
+	in.ats = 0;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out), 0);
+}
+
+static void build_key_rejects_bad_ats_value(struct kunit *test)
+{
+	struct ib_frmr_key in = mtt_key(16), out = {};
+
+	in.ats = 2;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+			-EINVAL);
+}
+
+static void build_key_rejects_zero_blocks(struct kunit *test)
+{
+	struct ib_frmr_key in = mtt_key(0), out = {};
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+			-EINVAL);
+}
+
+static void build_key_rejects_when_umr_cannot_load(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	struct ib_frmr_key in = mtt_key(16), out = {};
+
+	caps.umr_modify_entity_size_disabled = true;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out),
+			-EOPNOTSUPP);
+	in.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out),
+			-EOPNOTSUPP);
+}
+
+static void build_key_legacy_limit_boundary(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	struct ib_frmr_key in, out = {};
+
+	caps.umr_extended_translation_offset = false;
+	in = mtt_key(MLX5_FRMR_LEGACY_MAX_BLOCKS - 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out), 0);
+	in = mtt_key(MLX5_FRMR_LEGACY_MAX_BLOCKS);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out), 0);
+	KUNIT_EXPECT_EQ(test, out.num_dma_blocks, MLX5_FRMR_LEGACY_MAX_BLOCKS);
+	in = mtt_key(MLX5_FRMR_LEGACY_MAX_BLOCKS + 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out),
+			-EOPNOTSUPP);
+	in.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out),
+			-EOPNOTSUPP);
+	in.num_dma_blocks = MLX5_FRMR_LEGACY_MAX_BLOCKS;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&caps, &in, &out), 0);
+}
+
+static void build_key_extended_limit_boundary(struct kunit *test)
+{
+	u64 mtt_max = (u64)U32_MAX * MLX5_FRMR_MTT_PER_OCTOWORD;
+	u64 ksm_max = (u64)U32_MAX * MLX5_FRMR_KSM_PER_OCTOWORD;
+	struct ib_frmr_key in, out = {};
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_max_blocks(&full_caps, false), mtt_max);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_max_blocks(&full_caps, true), ksm_max);
+
+	in = mtt_key(mtt_max - 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	in = mtt_key(mtt_max);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	in = mtt_key(mtt_max + 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+			-EOPNOTSUPP);
+	in = mtt_key(U64_MAX);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+			-EOPNOTSUPP);
+
+	in = mtt_key(ksm_max - 1);
+	in.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	in.num_dma_blocks = ksm_max;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	in.num_dma_blocks = ksm_max + 1;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+			-EOPNOTSUPP);
+}
+
+static void build_key_rounds_up_small_sizes(struct kunit *test)
+{
+	struct ib_frmr_key in, out = {};
+	u64 blocks;
+
+	for (blocks = 1; blocks <= MLX5_FRMR_MIN_BLOCKS + 1; blocks++) {
+		in = mtt_key(blocks);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				0);
+		KUNIT_EXPECT_EQ(test, out.num_dma_blocks,
+				max_t(u64, blocks, MLX5_FRMR_MIN_BLOCKS));
+	}
+}
+
+static void build_key_is_idempotent(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	struct ib_frmr_key in = mtt_key(3), once = {}, twice = {};
+
+	caps.umr_modify_atomic_disabled = true;
+	in.access_flags = IB_ACCESS_REMOTE_ATOMIC | IB_ACCESS_LOCAL_WRITE;
+	in.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	in.ats = 1;
+	KUNIT_ASSERT_EQ(test, mlx5_frmr_build_key(&caps, &in, &once), 0);
+	KUNIT_ASSERT_EQ(test, mlx5_frmr_build_key(&caps, &once, &twice), 0);
+	KUNIT_EXPECT_TRUE(test, keys_equal(&once, &twice));
+	/* In place. */
+	KUNIT_ASSERT_EQ(test, mlx5_frmr_build_key(&caps, &once, &once), 0);
+	KUNIT_EXPECT_TRUE(test, keys_equal(&once, &twice));
+}
+
+static void access_flags_umr_can_change_are_masked(struct kunit *test)
+{
+	u32 all = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE |
+		  IB_ACCESS_REMOTE_READ | IB_ACCESS_REMOTE_ATOMIC |
+		  IB_ACCESS_RELAXED_ORDERING | IB_ACCESS_ON_DEMAND |
+		  IB_ACCESS_MW_BIND;
+	struct ib_frmr_key in = mtt_key(8), out = {};
+
+	in.access_flags = all;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out), 0);
+	KUNIT_EXPECT_EQ(test, out.access_flags, 0);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&full_caps, all), 0);
+}
+
+static void access_flags_atomic_kept_when_umr_cannot_change(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	u32 flags = IB_ACCESS_REMOTE_ATOMIC | IB_ACCESS_REMOTE_WRITE;
+
+	caps.umr_modify_atomic_disabled = true;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, flags),
+			(u32)IB_ACCESS_REMOTE_ATOMIC);
+	/* Without the atomic capability the bit means nothing to the mkey. */
+	caps.atomic = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, flags), 0);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, 0), 0);
+}
+
+static void access_flags_relaxed_ordering_kept_when_umr_cannot_change(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	u32 ro = IB_ACCESS_RELAXED_ORDERING;
+
+	caps.relaxed_ordering_write_umr = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, ro), ro);
+	caps.relaxed_ordering_write = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, ro), 0);
+
+	caps = full_caps;
+	caps.relaxed_ordering_read_umr = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, ro), ro);
+	caps.relaxed_ordering_read = false;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_unchangeable_access(&caps, ro), 0);
+}
+
+static void can_reconfig_follows_unchangeable_flags(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+	u32 rw = IB_ACCESS_LOCAL_WRITE | IB_ACCESS_REMOTE_WRITE;
+
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_can_reconfig(&caps, rw,
+						       rw | IB_ACCESS_REMOTE_ATOMIC));
+	caps.umr_modify_atomic_disabled = true;
+	KUNIT_EXPECT_FALSE(test, mlx5_frmr_can_reconfig(&caps, rw,
+							rw | IB_ACCESS_REMOTE_ATOMIC));
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_can_reconfig(&caps, rw,
+						       IB_ACCESS_LOCAL_WRITE));
+}
+
+static void variant_rotates_and_keeps_index(struct kunit *test)
+{
+	u64 handle = mlx5_frmr_handle_from_mkey(0x123456fe);
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_mkey(handle), 0x123456feU);
+	handle = mlx5_frmr_handle_reuse(handle);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_mkey(handle), 0x123456ffU);
+	handle = mlx5_frmr_handle_reuse(handle);
+	/* The variant wraps within the low byte, the index is untouched. */
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_mkey(handle), 0x12345600U);
+	handle = mlx5_frmr_handle_reuse(handle);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_mkey(handle), 0x12345601U);
+}
+
+static void variant_never_repeats_before_retirement(struct kunit *test)
+{
+	u32 birth_variants[] = { 0x00, 0x01, 0x7f, 0xfe, 0xff };
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(birth_variants); i++) {
+		u32 mkey = 0xabcd0000 | birth_variants[i];
+		u64 handle = mlx5_frmr_handle_from_mkey(mkey);
+		DECLARE_BITMAP(seen, MLX5_FRMR_VARIANTS) = {};
+		unsigned int uses = 0;
+
+		__set_bit(mkey & 0xff, seen);
+		for (;;) {
+			u32 key;
+
+			handle = mlx5_frmr_handle_reuse(handle);
+			key = mlx5_frmr_handle_mkey(handle);
+			uses++;
+			KUNIT_EXPECT_EQ(test, key & 0xffffff00, 0xabcd0000U);
+			/* A reused rkey never matches an earlier one. */
+			KUNIT_EXPECT_FALSE(test, test_bit(key & 0xff, seen));
+			__set_bit(key & 0xff, seen);
+			if (mlx5_frmr_handle_must_retire(handle))
+				break;
+			KUNIT_ASSERT_LT(test, uses, MLX5_FRMR_VARIANTS);
+		}
+		/* Every variant but the creation one was handed out once. */
+		KUNIT_EXPECT_EQ(test, uses, MLX5_FRMR_VARIANTS - 1);
+		KUNIT_EXPECT_EQ(test, bitmap_weight(seen, MLX5_FRMR_VARIANTS),
+				MLX5_FRMR_VARIANTS);
+	}
+}
+
+static void fresh_handle_is_not_retired(struct kunit *test)
+{
+	u64 handle = mlx5_frmr_handle_from_mkey(0x00001200);
+
+	handle = mlx5_frmr_handle_reuse(handle);
+	KUNIT_EXPECT_FALSE(test, mlx5_frmr_handle_must_retire(handle));
+}
+
+static void octo_size_at_limits(struct kunit *test)
+{
+	u64 mtt_max = (u64)U32_MAX * MLX5_FRMR_MTT_PER_OCTOWORD;
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false, 1), 1U);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false, 4), 2U);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false, 5), 3U);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(true, 5), 5U);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false, mtt_max), U32_MAX);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false, mtt_max - 1), U32_MAX);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(true, U32_MAX), U32_MAX);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(true, (u64)U32_MAX - 1),
+			U32_MAX - 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_octo_size(false,
+						  MLX5_FRMR_LEGACY_MAX_BLOCKS),
+			(u32)(MLX5_FRMR_LEGACY_MAX_BLOCKS / 2));
+}
+
+static void umr_can_load_at_limits(struct kunit *test)
+{
+	struct mlx5_frmr_caps caps = full_caps;
+
+	KUNIT_EXPECT_FALSE(test, mlx5_frmr_umr_can_load(&caps, false, 0));
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_umr_can_load(&caps, false, 1));
+	caps.umr_extended_translation_offset = false;
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_umr_can_load(&caps, false,
+						       MLX5_FRMR_LEGACY_MAX_BLOCKS - 1));
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_umr_can_load(&caps, false,
+						       MLX5_FRMR_LEGACY_MAX_BLOCKS));
+	KUNIT_EXPECT_FALSE(test, mlx5_frmr_umr_can_load(&caps, false,
+							MLX5_FRMR_LEGACY_MAX_BLOCKS + 1));
+	caps.umr_modify_entity_size_disabled = true;
+	KUNIT_EXPECT_FALSE(test, mlx5_frmr_umr_can_load(&caps, false, 1));
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_max_blocks(&caps, true), 0ULL);
+}
+
+static void num_blocks_of_byte_ranges(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0, 0, 12), 0ULL);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0, 1, 12), 1ULL);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0, 4096, 12), 1ULL);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0, 4097, 12), 2ULL);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(4095, 2, 12), 2ULL);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0x10000, 1ULL << 28, 12),
+			1ULL << 16);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0x10001, 1ULL << 28, 12),
+			(1ULL << 16) + 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(0, 1ULL << 21, 21), 1ULL);
+	/* A range that wraps the address space is not a range. */
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(U64_MAX - 10, 100, 12), 0ULL);
+}
+
+static struct kunit_case mlx5_frmr_logic_cases[] = {
+	KUNIT_CASE(build_key_rejects_unknown_vendor_bits),
+	KUNIT_CASE(build_key_rejects_kernel_vendor_key),
+	KUNIT_CASE(build_key_accepts_ksm_bit),
+	KUNIT_CASE(build_key_rejects_ats_without_cap),
+	KUNIT_CASE(build_key_rejects_bad_ats_value),
+	KUNIT_CASE(build_key_rejects_zero_blocks),
+	KUNIT_CASE(build_key_rejects_when_umr_cannot_load),
+	KUNIT_CASE(build_key_legacy_limit_boundary),
+	KUNIT_CASE(build_key_extended_limit_boundary),
+	KUNIT_CASE(build_key_rounds_up_small_sizes),
+	KUNIT_CASE(build_key_is_idempotent),
+	KUNIT_CASE(access_flags_umr_can_change_are_masked),
+	KUNIT_CASE(access_flags_atomic_kept_when_umr_cannot_change),
+	KUNIT_CASE(access_flags_relaxed_ordering_kept_when_umr_cannot_change),
+	KUNIT_CASE(can_reconfig_follows_unchangeable_flags),
+	KUNIT_CASE(variant_rotates_and_keeps_index),
+	KUNIT_CASE(variant_never_repeats_before_retirement),
+	KUNIT_CASE(fresh_handle_is_not_retired),
+	KUNIT_CASE(octo_size_at_limits),
+	KUNIT_CASE(umr_can_load_at_limits),
+	KUNIT_CASE(num_blocks_of_byte_ranges),
+	{}
+};
+
+static struct kunit_suite mlx5_frmr_logic_suite = {
+	.name = "mlx5_frmr_logic",
+	.test_cases = mlx5_frmr_logic_cases,
+};
+
+kunit_test_suite(mlx5_frmr_logic_suite);
+
+MODULE_DESCRIPTION("KUnit tests of mlx5_ib's FRMR pool logic");
+MODULE_LICENSE("Dual BSD/GPL");
