@@ -122,6 +122,18 @@ if [ -f "$run/results.tap" ]; then
 	sed 's/^\(not ok\|ok\) [0-9]* - /\1 - dkms:guest:/' "$run/results.tap" >> "$T/results.tap"
 	np=$((np + $(grep -c '^ok' "$run/results.tap"))); nf=$((nf + $(grep -c '^not ok' "$run/results.tap")))
 fi
+# A scenario that stopped early leaves few lines and no failure: every phase must have reported,
+# with one line per derived importer in each of the three rounds.
+guest_complete() { # run-dir importers
+	local r
+	[ "$2" -ge 20 ] && grep -q '^ok [0-9]* - removed-unload' "$1/results.tap" || return 1
+	for r in stock ours removed; do
+		[ "$(grep -c "^ok [0-9]* - importer-$r:" "$1/results.tap")" -eq "$2" ] || return 1
+	done
+}
+ni=$(cat "$run/importers.txt" 2>/dev/null | wc -l)
+guest_complete "$run" "$ni"
+tap guest-scenario-complete $? "$ni importers; see $run/guest.log"
 
 host_state > "$T/host-after.txt"
 diff "$T/host-before.txt" "$T/host-after.txt" > "$T/host-diff.txt"
