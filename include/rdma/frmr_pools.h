@@ -5,13 +5,14 @@
 #include <linux/bits.h>
 #include <linux/types.h>
 
-/*
- * FRMR pools: per-device caches of memory-region handles
+/**
+ * DOC: FRMR pools
  *
- * Creating and destroying a memory region is slow for many RDMA devices (a
- * firmware command per mkey on mlx5), while the object behind it can be
- * reused as long as the attributes fixed at creation match. A FRMR pool keeps
- * the handles that drivers release and hands them out again. Each device that
+ * Per-device caches of memory-region handles. Creating and destroying a
+ * memory region is slow for many RDMA devices (a firmware command per mkey
+ * on mlx5), while the object behind it can be reused as long as the
+ * attributes fixed at creation match. A FRMR pool keeps the handles that
+ * drivers release and hands them out again. Each device that
  * opts in owns a set of pools (struct ib_frmr_pools), one pool per key
  * (struct ib_frmr_key: the attributes that cannot change after creation).
  * Pools are created on demand, grow on demand, and shrink by themselves:
