@@ -74,6 +74,26 @@ elif [ ! -f "$run/done" ]; then
 	echo "not ok - $kind:$scen:guest-finished" >> "$run/results.tap"
 	fail=1
 fi
+# The scenario itself must have run: a shell error (exit status non-zero) or no step at all
+# is a failure, never an empty pass.
+if [ -f "$run/done" ]; then
+	if ! grep -q 'scenario exited with 0$' "$run/guest.log"; then
+		log "scenario script failed: $(grep 'scenario exited' "$run/guest.log")"
+		echo "not ok - $kind:$scen:scenario-exit-status" >> "$run/results.tap"
+		fail=1
+	fi
+	if grep -q ': command not found$' "$run/guest.log"; then
+		log "scenario ran a command that does not exist:"
+		grep ': command not found$' "$run/guest.log" | head -5 >&2
+		echo "not ok - $kind:$scen:commands-exist" >> "$run/results.tap"
+		fail=1
+	fi
+	if ! grep -q '^ok [0-9]' "$run/results.tap" 2>/dev/null; then
+		log "scenario ran no step"
+		echo "not ok - $kind:$scen:steps-ran" >> "$run/results.tap"
+		fail=1
+	fi
+fi
 if ! python3 "$REPO/scripts/scan-log.py" "$SCEN_DIR/known-reports.txt" "$run/console.log" \
 	"$run/dmesg.txt" "$run/kmemleak.txt" > "$run/reports.txt"; then
 	log "kernel reports found:"; sed 's/^/  /' "$run/reports.txt" | head -40 >&2

@@ -24,8 +24,11 @@ echo "guest: kernel $(uname -r), scenario $vmscenario ($vmkind)" | tee "$vmout/g
 echo "$(date +%s)" > "$vmout/start"
 (
 	cd "$(dirname "$0")" || exit 1
-	. ./guest-lib.sh
+	# A broken library or scenario must fail the run, not pass with no steps.
+	bash -n ./guest-lib.sh && bash -n "./scenarios/$vmscenario.sh" || exit 90
+	. ./guest-lib.sh || exit 91
 	. "./scenarios/$vmscenario.sh"
+	exit 0
 ) >> "$vmout/guest.log" 2>&1
 echo "guest: scenario exited with $?" >> "$vmout/guest.log"
 if [ -w /sys/kernel/debug/kmemleak ]; then
