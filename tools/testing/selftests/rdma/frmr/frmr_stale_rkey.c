@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * frmr_stale_rkey - a pooled MR handle never revives an old rkey.
+ *
+ * Two RC QPs on one device (loopback). Every cycle deregisters the victim MR,
+ * registers the same buffer again (a pooled driver hands back the same MR
+ * index with a new key byte), then:
+ *  - an RDMA WRITE with the previous rkey must fail with
+ *    IBV_WC_REM_ACCESS_ERR and leave the buffer unchanged;
+ *  - both QPs are reset (ERR -> RESET -> INIT -> RTR -> RTS);
+ *  - an RDMA WRITE with the new rkey must succeed and land.
+ * It also checks the key rotation of a pooled index: same index => key byte
+ * previous + 1, never more than frmr_max_reuse registrations per index, and
+ * (with --exact, on a fresh pool) exactly frmr_max_reuse between retirements.
+ *
+ * Usage: frmr_stale_rkey [-d DEV] [-g GID_INDEX] [-n CYCLES] [-p PAGES]
+ *                        [-m MAX_REUSE] [--exact]
+ * Exit status 0 when every check held; the last line is a summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <infiniband/verbs.h>
+
+#define PAGE		4096
+#define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE)
+
+static struct ibv_context *ctx;
+static struct ibv_pd *pd;
+static struct ibv_cq *cq;
+static struct ibv_qp *qp[2];
+static union ibv_gid gid;
+static int gid_index = 1;
+static int failures;
+
+#define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
+#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
+
+static void qp_to_rts(struct ibv_qp *q, uint32_t dest_qpn)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.pkey_index = 0,
+		.port_num = 1,
+		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("modify INIT: %s\n", strerror(errno));
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.rq_psn = 0;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("modify RTR: %s\n", strerror(errno));
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.sq_psn = 0;
+	a.max_rd_atomic = 1;
+	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
+			  IBV_QP_MAX_QP_RD_ATOMIC))
+		die("modify RTS: %s\n", strerror(errno));
+}
+
+static void qps_reset(void)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
+	struct ibv_wc wc;
+	int i;
+
+	for (i = 0; i < 2; i++)
+		if (ibv_modify_qp(qp[i], &a, IBV_QP_STATE))
+			die("modify RESET: %s\n", strerror(errno));
+	while (ibv_poll_cq(cq, 1, &wc) > 0)
+		;
+	qp_to_rts(qp[0], qp[1]->qp_num);
+	qp_to_rts(qp[1], qp[0]->qp_num);
+}
+
+/* One signalled RDMA WRITE from qp[0]; returns the completion status. */
+static enum ibv_wc_status rdma_write(struct ibv_mr *src, uint64_t raddr,
+				     uint32_t rkey, uint32_t len)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)src->addr, .length = len, .lkey = src->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = 1, .sg_list = &sge, .num_sge = 1,
+		.opcode = IBV_WR_RDMA_WRITE, .send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
+	}, *bad;
+	struct timespec t0, t;
+	struct ibv_wc wc;
+	int n;
+
+	if (ibv_post_send(qp[0], &wr, &bad))
+		die("post_send: %s\n", strerror(errno));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n = ibv_poll_cq(cq, 1, &wc);
+		if (n < 0)
+			die("poll_cq\n");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			die("no completion within 20 s\n");
+	} while (!n);
+	return wc.status;
+}
+
+static int read_max_reuse(void)
+{
+	FILE *f = fopen("/sys/module/rdma_rxe/parameters/frmr_max_reuse", "r");
+	int v = 0;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+static int buf_is(const unsigned char *b, size_t len, unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return 0;
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "exact", no_argument, NULL, 'x' }, { NULL, 0, NULL, 0 },
+	};
+	const char *dev = "rxe0";
+	int cycles = 300, pages = 24, max_reuse = 0, exact = 0;
+	int c, i, run = 0, retirements = 0, first_run = 1;
+	struct ibv_device **list;
+	struct ibv_qp_init_attr qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	struct ibv_mr *victim, *src;
+	unsigned char *buf, *sbuf;
+	uint32_t prev_rkey;
+	size_t len;
+
+	while ((c = getopt_long(argc, argv, "d:g:n:p:m:", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dev = optarg; break;
+		case 'g': gid_index = atoi(optarg); break;
+		case 'n': cycles = atoi(optarg); break;
+		case 'p': pages = atoi(optarg); break;
+		case 'm': max_reuse = atoi(optarg); break;
+		case 'x': exact = 1; break;
+		default: die("bad option\n");
+		}
+	}
+	if (!max_reuse)
+		max_reuse = read_max_reuse();
+	if (max_reuse < 1 || max_reuse > 255)
+		die("frmr_max_reuse unknown (%d): is rdma_rxe pooled?\n", max_reuse);
+	len = (size_t)pages * PAGE;
+
+	list = ibv_get_device_list(NULL);
+	for (i = 0; list && list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), dev))
+			break;
+	if (!list || !list[i])
+		die("no device %s\n", dev);
+	ctx = ibv_open_device(list[i]);
+	if (!ctx || ibv_query_gid(ctx, 1, gid_index, &gid))
+		die("open/query_gid %s\n", dev);
+	pd = ibv_alloc_pd(ctx);
+	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
+	if (!pd || !cq)
+		die("pd/cq\n");
+	qa.send_cq = qa.recv_cq = cq;
+	qp[0] = ibv_create_qp(pd, &qa);
+	qp[1] = ibv_create_qp(pd, &qa);
+	if (!qp[0] || !qp[1])
+		die("create_qp: %s\n", strerror(errno));
+	qp_to_rts(qp[0], qp[1]->qp_num);
+	qp_to_rts(qp[1], qp[0]->qp_num);
+
+	if (posix_memalign((void **)&buf, PAGE, len) ||
+	    posix_memalign((void **)&sbuf, PAGE, PAGE))
+		die("memory\n");
+	/* one page: never shares a pool with the victim (pages >= 2) */
+	src = ibv_reg_mr(pd, sbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
+	victim = ibv_reg_mr(pd, buf, len, MR_ACCESS);
+	if (!src || !victim)
+		die("reg_mr: %s\n", strerror(errno));
+	run = 1;
+
+	for (i = 0; i < cycles; i++) {
+		uint32_t idx, pidx;
+		enum ibv_wc_status st;
+
+		prev_rkey = victim->rkey;
+		if (ibv_dereg_mr(victim))
+			die("dereg_mr: %s\n", strerror(errno));
+		victim = ibv_reg_mr(pd, buf, len, MR_ACCESS);
+		if (!victim)
+			die("reg_mr: %s\n", strerror(errno));
+
+		idx = victim->rkey >> 8;
+		pidx = prev_rkey >> 8;
+		if (idx == pidx) {
+			run++;
+			if ((victim->rkey & 0xff) != ((prev_rkey + 1) & 0xff))
+				fail("cycle %d: key 0x%x after 0x%x is not +1\n",
+				     i, victim->rkey, prev_rkey);
+			if (run > max_reuse)
+				fail("cycle %d: index 0x%x served %d registrations > %d\n",
+				     i, idx, run, max_reuse);
+		} else {
+			if (exact && !first_run && run != max_reuse)
+				fail("cycle %d: index 0x%x retired after %d registrations, expected %d\n",
+				     i, pidx, run, max_reuse);
+			retirements++;
+			first_run = 0;
+			run = 1;
+		}
+
+		/* the old rkey must be dead: remote access error, no data */
+		memset(buf, 0x5a, len);
+		memset(sbuf, 0xa5, PAGE);
+		st = rdma_write(src, (uintptr_t)buf, prev_rkey, PAGE);
+		if (st != IBV_WC_REM_ACCESS_ERR)
+			fail("cycle %d: write with old rkey 0x%x (new 0x%x): status %s\n",
+			     i, prev_rkey, victim->rkey, ibv_wc_status_str(st));
+		if (!buf_is(buf, len, 0x5a))
+			fail("cycle %d: old rkey 0x%x changed the new MR's memory\n",
+			     i, prev_rkey);
+		qps_reset();
+
+		/* the new rkey works */
+		st = rdma_write(src, (uintptr_t)buf + len - PAGE, victim->rkey,
+				PAGE);
+		if (st != IBV_WC_SUCCESS) {
+			fail("cycle %d: write with new rkey 0x%x: %s\n", i,
+			     victim->rkey, ibv_wc_status_str(st));
+			qps_reset();
+		} else if (!buf_is(buf + len - PAGE, PAGE, 0xa5)) {
+			fail("cycle %d: write with new rkey did not land\n", i);
+		}
+		if (failures > 10)
+			break;
+	}
+
+	if (exact && cycles > max_reuse && !retirements)
+		fail("no retirement in %d cycles with frmr_max_reuse %d\n",
+		     cycles, max_reuse);
+	printf("cycles %d max_reuse %d retirements %d last_run %d failures %d\n",
+	       i, max_reuse, retirements, run, failures);
+
+	ibv_dereg_mr(victim);
+	ibv_dereg_mr(src);
+	ibv_destroy_qp(qp[0]);
+	ibv_destroy_qp(qp[1]);
+	ibv_destroy_cq(cq);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	ibv_free_device_list(list);
+	free(buf);
+	free(sbuf);
+	return failures ? 1 : 0;
+}
