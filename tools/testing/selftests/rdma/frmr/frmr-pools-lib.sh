@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# frmr-pools-lib.sh - FRMR pool helpers for guest scenarios (sourced after guest-lib.sh).
+
+pools_show() { $RDMA resource show frmr_pools dev "$@"; } # dev [-d|-dd]
+# Every pool of DEV, kernel-only pools included, with the -dd driver counters (drv_*).
+pools_json() { $RDMA -j -dd resource show frmr_pools dev "$1"; }
+# Whether the rdma tool and the kernel can show pools: an older tool prints "Unknown
+# parameter" and still exits 0, so require a JSON answer.
+pools_supported() { # dev
+	pools_json "$1" 2>/dev/null | python3 -c 'import json, sys; json.load(sys.stdin)' 2>/dev/null
+}
+# A counter (queue, in_use, drv_hits, ...) of the user pool of NUM_DMA_BLOCKS on DEV; empty
+# if there is no such pool.
+pool_val() { # dev blocks counter
+	pools_json "$1" | python3 -c '
+import json, sys
+for p in json.load(sys.stdin):
+    if int(p["num_dma_blocks"]) == int(sys.argv[1]) and not int(p.get("kernel_vendor_key", 0)):
+        print(p.get(sys.argv[2], ""))' "$2" "$3"
+}
+npools() { pools_json "$1" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+
+# A step that reads or sets pools; recorded as skipped where the tool or kernel lacks them
+# (set POOLS_TOOL=1|0 first, e.g. from pools_supported).
+pstep() { # name timeout cmd...
+	if [ "${POOLS_TOOL:-0}" = 1 ]; then
+		step "$@"
+	else
+		STEP_N=$((STEP_N + 1))
+		echo "ok $STEP_N - $1 # SKIP rdma resource show frmr_pools unsupported" >> "$vmout/results.tap"
+	fi
+}

@@ -1,0 +1,160 @@
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# rxe-pools: rxe takes user MRs from FRMR pools. Traffic (perftest plain and -R, pingpong,
+# rping) runs on pooled MRs and leaves pools behind; a stale rkey of a reused MR index is
+# always refused and handles retire before their key byte wraps; several processes' counters
+# match what each predicted; aging drains idle handles and frees pools but keeps pinned ones;
+# deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
+# Needs $FRMR_BIN/frmr_churn and frmr_stale_rkey (make -C tools/testing/selftests/rdma/frmr
+# OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma tool and ib_core with
+# frmr_pools support.
+
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
+
+step load-our-modules 120 load_modules
+step test-programs 10 bash -c "ls -l $FRMR_BIN/frmr_churn $FRMR_BIN/frmr_stale_rkey"
+setup_netdevs() {
+	netdev_dummy dum0 10.10.0.1/24 && netdev_veth veth0 veth1 10.20.0.1/24 10.20.0.2/24 &&
+		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24
+}
+step netdevs 20 setup_netdevs
+step rxe-add 60 bash -c "$RDMA link add rxe0 type rxe netdev dum0 &&
+	$RDMA link add rxe1 type rxe netdev veth0 &&
+	$RDMA link add rxe2 type rxe netdev dum1 && $RDMA link add rxe3 type rxe netdev dum2"
+POOLS_TOOL=0
+pools_supported rxe0 && POOLS_TOOL=1
+# Nothing ages while the counters are predicted.
+for d in rxe0 rxe1 rxe2 rxe3; do
+	pstep "aging-3600-$d" 10 $RDMA resource set frmr_pools dev $d aging 3600
+done
+
+# --- traffic on pooled MRs ----------------------------------------------------------------
+for dev in rxe0 rxe1; do
+	ip=10.10.0.1; [ $dev = rxe1 ] && ip=10.20.0.1
+	step "ib_write_bw-$dev" 120 server_client 100 \
+		"ib_write_bw -d $dev -x 1 -s 65536 -n 300 -F" \
+		"ib_write_bw -d $dev -x 1 -s 65536 -n 300 -F $ip"
+	step "ib_write_bw-R-$dev" 120 server_client 100 \
+		"ib_write_bw -d $dev -R -s 65536 -n 300 -F" \
+		"ib_write_bw -d $dev -R -s 65536 -n 300 -F $ip"
+done
+step ib_read_bw 120 server_client 100 "ib_read_bw -d rxe0 -x 1 -s 65536 -n 200 -F" \
+	"ib_read_bw -d rxe0 -x 1 -s 65536 -n 200 -F 10.10.0.1"
+step ib_read_bw-R 120 server_client 100 "ib_read_bw -d rxe0 -R -s 65536 -n 200 -F" \
+	"ib_read_bw -d rxe0 -R -s 65536 -n 200 -F 10.10.0.1"
+step ib_send_bw 120 server_client 100 "ib_send_bw -d rxe0 -x 1 -s 65536 -n 200 -F" \
+	"ib_send_bw -d rxe0 -x 1 -s 65536 -n 200 -F 10.10.0.1"
+step ib_send_bw-R 120 server_client 100 "ib_send_bw -d rxe0 -R -s 65536 -n 200 -F" \
+	"ib_send_bw -d rxe0 -R -s 65536 -n 200 -F 10.10.0.1"
+step ibv_rc_pingpong 120 server_client 100 "ibv_rc_pingpong -d rxe0 -g 1 -n 200" \
+	"ibv_rc_pingpong -d rxe0 -g 1 -n 200 10.10.0.1"
+step rping 120 server_client 100 "rping -s -a 10.20.0.1 -C 20 -S 4096" \
+	"rping -c -a 10.20.0.1 -C 20 -v -S 4096"
+# Every pool the traffic used is back to in_use 0, and was reused (hits > 0).
+traffic_pools() {
+	local d
+	for d in rxe0 rxe1; do
+		pools_show $d -d
+		pools_json $d | python3 -c '
+import json, sys
+pools = json.load(sys.stdin)
+assert pools, "no pools"
+assert all(int(p["in_use"]) == 0 for p in pools), "handles still in use"
+assert sum(int(p.get("drv_hits", 0)) for p in pools) > 0, "no hits"
+print(len(pools), "pools, all idle, with hits")' || return 1
+	done
+}
+pstep pools-after-traffic 20 traffic_pools
+
+# --- stale rkeys --------------------------------------------------------------------------
+# A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
+# frmr_max_reuse registrations. 300 cycles cross one retirement at the default 255.
+step stale-rkey-300 300 $FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 300 -p 24 --exact
+# A lower threshold retires more often; the index changes every 7 registrations.
+lower_reuse() {
+	echo 7 > /sys/module/rdma_rxe/parameters/frmr_max_reuse &&
+		$FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 40 -p 3 --exact
+	local rc=$?
+	echo 255 > /sys/module/rdma_rxe/parameters/frmr_max_reuse
+	return $rc
+}
+step stale-rkey-max-reuse-7 120 lower_reuse
+step max-reuse-param-range 10 bash -c '
+	p=/sys/module/rdma_rxe/parameters/frmr_max_reuse
+	! echo 0 > $p && ! echo 256 > $p && [ "$(cat $p)" = 255 ]'
+stale_counters() {
+	pools_show rxe2 -d
+	# 24 pages: 301 registrations = 2 handles (255 + 46 uses), one retired (destroyed).
+	[ "$(pool_val rxe2 24 drv_created)" = 2 ] && [ "$(pool_val rxe2 24 drv_destroyed)" = 1 ] &&
+		[ "$(pool_val rxe2 24 queue)" = 1 ] && [ "$(pool_val rxe2 24 drv_hits)" = 299 ]
+}
+pstep stale-rkey-counters 20 stale_counters
+
+# --- several processes, predicted counters ------------------------------------------------
+churn_check() {
+	$FRMR_BIN/frmr_churn -d rxe3 -P 3 -K 3 -r 20 -H 8 -s 7 > /tmp/churn.pred || return 1
+	cat /tmp/churn.pred
+	pools_json rxe3 > /tmp/churn.json || return 1
+	pools_show rxe3 -dd
+	python3 $FRMR_SELFTEST/frmr_pools_check.py /tmp/churn.json /tmp/churn.pred
+}
+if [ $POOLS_TOOL = 1 ]; then
+	step churn-predicted-counters 300 churn_check
+else
+	step churn 300 $FRMR_BIN/frmr_churn -d rxe3 -P 3 -K 3 -r 20 -H 8 -s 7
+fi
+
+# --- aging ---------------------------------------------------------------------------------
+# Pin 3 handles of the 4-block pool (key VENDOR:BLOCKS:ACCESS:ATS, hex), then age every 2 s:
+# the first tick comes one period later, idle handles die within two periods, and a pool
+# left empty and unused is freed at its second idle tick; the pinned pool keeps 3 handles.
+# Polling costs about a second under TCG, hence 4 s of slack.
+queued_unpinned() { # dev -> handles queued beyond what pinning keeps
+	pools_json "$1" | python3 -c '
+import json, sys
+print(sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in json.load(sys.stdin)))'
+}
+aging() {
+	local period=2 t0 drained="" gone=""
+	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 3 || return 1
+	[ "$(queued_unpinned rxe3)" -gt 0 ] || { echo "nothing queued to age"; return 1; }
+	$RDMA resource set frmr_pools dev rxe3 aging $period || return 1
+	t0=$SECONDS
+	while [ $((SECONDS - t0)) -lt 30 ]; do
+		[ -z "$drained" ] && [ "$(queued_unpinned rxe3)" = 0 ] && drained=$((SECONDS - t0))
+		[ "$(npools rxe3)" = 1 ] && { gone=$((SECONDS - t0)); break; }
+		sleep 0.5
+	done
+	echo "unpinned handles gone after ${drained:-?}s, other pools freed after ${gone:-?}s"
+	pools_show rxe3 -dd
+	[ -n "$gone" ] && [ "$drained" -le $((2 * period + 4)) ] &&
+		[ "$gone" -le $((4 * period + 4)) ] || return 1
+	[ "$(pool_val rxe3 4 queue)" = 3 ] && [ "$(pool_val rxe3 4 pinned)" = 3 ] &&
+		[ "$(pool_val rxe3 4 drv_aged)" -gt 0 ] || return 1
+	# unpinned, the last pool goes too
+	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 0 || return 1
+	t0=$SECONDS; gone=""
+	while [ $((SECONDS - t0)) -lt 30 ]; do
+		[ "$(npools rxe3)" = 0 ] && { gone=$((SECONDS - t0)); break; }
+		sleep 0.5
+	done
+	echo "unpinned pool freed after ${gone:-?}s"
+	[ -n "$gone" ] && [ "$gone" -le $((4 * period + 4)) ]
+}
+pstep aging-drains-keeps-pinned 90 aging
+
+# --- link delete under pooled handles and a killed process's MRs, then unload ------------
+kill_then_delete() {
+	$FRMR_BIN/frmr_churn -d rxe0 -P 2 -K 2 -r 3 -H 4 -k > /tmp/hold.txt &
+	local pid=$! t
+	for t in $(seq 1 50); do
+		[ "$(grep -c holding /tmp/hold.txt)" = 2 ] && break
+		sleep 0.2
+	done
+	[ "$(grep -c holding /tmp/hold.txt)" = 2 ] || { kill -9 $pid; return 1; }
+	$RDMA resource show mr dev rxe0 | head
+	pkill -9 -P $pid; kill -9 $pid; wait $pid
+	$RDMA link delete rxe0 && $RDMA link delete rxe1 && $RDMA link delete rxe2 &&
+		$RDMA link delete rxe3
+}
+step kill-holder-then-link-delete 60 kill_then_delete
+step unload-stack 60 unload_modules
