@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-/*
- * rxe as a consumer of the FRMR pools (include/rdma/frmr_pools.h).
+/**
+ * DOC: rxe FRMR handles
  *
+ * rxe as a consumer of the FRMR pools (include/rdma/frmr_pools.h).
  * User MRs (rxe_reg_user_mr) and kernel fast-registration MRs (rxe_alloc_mr,
  * IB_MR_TYPE_MEM_REG) take a handle from the device's pools and give it back
  * at dereg. A handle is a pointer to a struct rxe_frmr, which carries what is
