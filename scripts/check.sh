@@ -8,8 +8,8 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke"}
-TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit"}
+STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools rxe-nvme frmr-netlink"}
+TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit rxe-pools-short"}
 D=$OUT/check
 rm -rf "$D"; mkdir -p "$D"
 : > "$D/results.tap"; : > "$D/timings.txt"
@@ -44,7 +44,7 @@ scenario() { # kind name timeout
 		sed "s/^\(not ok\|ok\)/\1 $1:$2:/" "$run/results.tap" >> "$D/results.tap"
 		passed=$((passed + p)); failed=$((failed + f))
 		echo "    $p passed, $f failed ($(( $(now) - t0 ))s), logs: $run" >&2
-		grep '^not ok' "$run/results.tap" | sed 's/^/    | /' >&2
+		grep '^not ok\|# SKIP' "$run/results.tap" | sed 's/^/    | /' >&2
 	else
 		failed=$((failed + 1)); echo "not ok - $1:$2 (no result)" >> "$D/results.tap"
 		echo "    FAILED: no result; log: $D/scenario-$1-$2.log" >&2
@@ -56,9 +56,13 @@ phase packages "$REPO/scripts/install-deps.sh" || { echo "$passed passed, $((fai
 phase modules "$REPO/scripts/build-modules.sh"
 mods=$?
 phase rdma-tool "$REPO/scripts/build-rdma.sh" --check
+phase test-programs make -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
 phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done
+fi
+if [ $mods -eq 0 ] && [ "${FRMR_SKIP_DKMS:-0}" != 1 ]; then
+	phase dkms "$REPO/scripts/dkms-test.sh"
 fi
 if phase testkernel "$REPO/scripts/build-testkernel.sh"; then
 	for s in $TEST_SCEN; do scenario test "$s" 1200; done

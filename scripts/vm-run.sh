@@ -103,9 +103,10 @@ else
 	echo "ok - $kind:$scen:kernel-log-clean" >> "$run/results.tap"
 fi
 touch "$run/results.tap"
-np=$(grep -c '^ok' "$run/results.tap" || true)
-nf=$(grep -c '^not ok' "$run/results.tap" || true)
+# A skipped step is not a pass: it counts as a failure.
+np=$(grep '^ok' "$run/results.tap" | grep -vc '# SKIP' || true)
+nf=$(grep -c '^not ok\|# SKIP' "$run/results.tap" || true)
 echo "$np $nf" > "$run/counts"
-grep '^not ok' "$run/results.tap" | sed 's/^/  /' >&2 || true
+grep '^not ok\|# SKIP' "$run/results.tap" | sed 's/^/  /' >&2 || true
 log "$kind:$scen: $np passed, $nf failed in ${dt}s ($run)"
 [ $fail -eq 0 ] && [ "$nf" -eq 0 ]
