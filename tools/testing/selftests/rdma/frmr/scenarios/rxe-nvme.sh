@@ -49,9 +49,13 @@ step nvmet-setup 30 nvmet_setup
 pstep aging-3600 10 $RDMA resource set frmr_pools dev rxe0 aging 3600
 
 nvme_dev() { # the namespace block device of our subsystem
-	local c
-	for c in /sys/class/nvme/nvme*; do
-		[ "$(cat $c/subsysnqn 2>/dev/null)" = $NQN ] && { ls -d $c/nvme*n1 2>/dev/null | head -1 | xargs -r basename; return; }
+	# With native multipath (Debian's default) the block device nvmeXnY hangs off the
+	# subsystem; the controller only has the hidden path node nvmeXcYnZ.
+	local s
+	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
+		[ "$(cat $s/subsysnqn 2>/dev/null)" = $NQN ] || continue
+		ls -d $s/nvme*n1 2>/dev/null | xargs -rn1 basename | grep -E '^nvme[0-9]+n1$' | head -1
+		return
 	done
 }
 connect() {
