@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools-short: the short form of rxe-pools and rxe-nvme for the test kernel (KASAN,
 # lockdep, kmemleak): perftest -R on pooled MRs, ~20 stale-rkey cycles with frmr_max_reuse
-# lowered to 5, one churn process, 2 nvme-rdma rounds, link delete while connected, unload.
+# lowered to 5, one churn process, link delete, unload.
 
 step load-our-modules 120 load_modules
 setup_netdevs() { netdev_dummy dum5 10.50.0.1/24 && netdev_dummy dum6 10.60.0.1/24; }
@@ -25,5 +25,6 @@ pools_supported rxe6 && POOLS_TOOL=1
 pstep pools-rxe6 10 pools_show rxe6 -dd
 step rxe-delete 30 bash -c "$RDMA link delete rxe5 && $RDMA link delete rxe6"
 
-NVME_ROUNDS=2
-. "$FRMR_SELFTEST/scenarios/rxe-nvme.sh"
+# nvme-rdma rounds join this scenario once rxe-nvme has passed on the stock kernel
+# (issue 5 tracks it); until then the stack is unloaded here.
+step unload-stack 60 unload_modules
