@@ -28,7 +28,7 @@ step ib_read_bw 120 server_client 100 "ib_read_bw -d rxe0 -x 1 -s 65536 -n $N -F
 step ib_send_bw 120 server_client 100 "ib_send_bw -d rxe0 -x 1 -s 65536 -n $N -F" \
 	"ib_send_bw -d rxe0 -x 1 -s 65536 -n $N -F 10.10.0.1"
 step ibv_rc_pingpong 120 server_client 100 "ibv_rc_pingpong -d rxe0 -g 1 -n $N" \
-	"ibv_rc_pingpong -d rxe0 -g 1 -n 200 10.10.0.1"
+	"ibv_rc_pingpong -d rxe0 -g 1 -n $N 10.10.0.1"
 step rping 120 server_client 100 "rping -s -a 10.20.0.1 -C 20" \
 	"rping -c -a 10.20.0.1 -C 20 -v"
 
