@@ -12,6 +12,8 @@ arm_failslab() {
 	echo -1 > $d/times
 	echo "failslab armed: ignore-gfp-wait=$(cat $d/ignore-gfp-wait)"
 }
+# The concurrency cases need two CPUs really running at once (vm-run.sh gives the guest two).
+step two-cpus-online 10 bash -c 'echo "online: $(cat /sys/devices/system/cpu/online)"; [ "$(nproc)" -ge 2 ]'
 step failslab-arm 10 arm_failslab
 step load-ib_core 60 modprobe ib_core
 for t in frmr_pools_test mlx5_frmr_test; do
