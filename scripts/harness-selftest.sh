@@ -4,10 +4,12 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-H=$REPO/tools/testing/selftests/rdma/frmr/harness
-mkdir -p "$OUT/harness"
+# Built in a copy under out/ so that no build product lands in the overlay directories.
+H=$OUT/harness
+rm -rf "$H" && mkdir -p "$H" &&
+	cp "$REPO"/tools/testing/selftests/rdma/frmr/harness/{Makefile,warn_on_load.c} "$H/" ||
+	die "cannot copy warn_on_load sources"
 with_lock make -s -C "$KHDR" M="$H" modules >/dev/null || die "cannot build warn_on_load.ko"
-cp "$H/warn_on_load.ko" "$OUT/harness/"
 rc=0
 if "$REPO/scripts/vm-run.sh" stock harness-warn 300; then
 	log "FAIL: a guest WARNING did not fail the run"; rc=1

@@ -52,11 +52,18 @@ ensure_pristine() {
 	mv "$PRISTINE.tmp" "$PRISTINE"
 }
 
-# Overlay files, relative paths, from the working tree (uncommitted files count).
+# Overlay files, relative paths, from the working tree: uncommitted files count, files that
+# .gitignore excludes (build products of a test module, say) do not.
 overlay_files() {
 	[ -d "$OVL_ROOT" ] || return 0	# no overlay files yet (iproute2/ before its first file)
 	(cd "$OVL_ROOT" && for d in $OVL_DIRS; do
-		if [ -d "$d" ]; then find "$d" -type f ! -name '*.o' ! -name '.*.cmd'; fi
+		[ -d "$d" ] || continue
+		if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+			git ls-files --cached --others --exclude-standard -- "$d" |
+				while read -r f; do [ -f "$f" ] && echo "$f"; done
+		else
+			find "$d" -type f ! -name '*.o' ! -name '.*.cmd'
+		fi
 	done) | sed 's|^\./||' | sort
 }
 patch_files() {
