@@ -39,7 +39,7 @@ dmesg > "$vmout/dmesg.txt"
 sync
 echo done > "$vmout/done"
 sync
-# Power off; without ACPI (the test kernel boots with acpi=off) fall back to a reboot, which
+# Power off; if that does not end the guest (no ACPI power-off), fall back to a reboot, which
 # ends QEMU because it runs with -no-reboot.
 echo o > /proc/sysrq-trigger
 sleep 5
