@@ -48,6 +48,7 @@ step malformed 120 $NLDEV test malformed rxe0
 step both-attributes 30 $NLDEV test both rxe0
 # A kernel-only pool: frmr_kmr's MEM_REG MRs on rxe0.
 KMR_N=4
+export KMR_N
 kmr_load() {
 	insmod "$FRMR_BIN/kmr/frmr_kmr.ko" dev=rxe0 count=$KMR_N sg=32 || return 1
 	dmesg | grep 'frmr_kmr: ' | tail -2
@@ -60,8 +61,11 @@ step unprivileged 30 $NOBODY $NLDEV test eperm rxe0
 
 # The rdma tool (our patched iproute2) against the same pools.
 RDMA_TOOL="python3 $FRMR_SELFTEST/rdma_tool.py"
-export KMR_N RDMA_TOOL
+export RDMA_TOOL
 step tool-is-ours 10 bash -c "[ '$RDMA' = '$FRMR_BIN/rdma' ] && $RDMA -V"
+# Setting the period re-arms the aging tick one period ahead: with a day, no pool ages
+# away between two dumps of a test.
+step tool-freeze-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 86400
 tool_matches_netlink() {
 	$RDMA resource set frmr_pools dev rxe0 pinned 0:50:0:0 2 || return 1
 	$RDMA resource show frmr_pools dev rxe0 | sed 's/ $//' | tee /tmp/tool.txt
@@ -89,6 +93,7 @@ print(k)
 sys.exit(not (len(k) == 1 and k[0]["in_use"] == 0 and k[0]["queue"] >= int(sys.argv[1])))' $KMR_N
 }
 step kmr-unload 30 kmr_unload
+step tool-restore-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 60
 
 step big-dump-aging 300 $NLDEV test big rxe0
 
