@@ -8,11 +8,11 @@ Usage: rdma_tool.py TEST DEV [ARG]
                    line by line against DESIGN section 6; text, JSON and -dd counters agree
   aging DEV        set aging, read it back (text and JSON), restore
   pinned DEV       pin handles in a pool, see them queued, unpin
-  bad DEV [short]  every bad input (short: three): non-zero exit, a clear message,
-                   `show` unchanged
+  bad DEV          every bad input: non-zero exit, a clear message, `show` unchanged
   unpriv DEV       SET without capabilities (the $NOBODY prefix) refused, GET works
   roundtrip DEV    every key `show` printed is accepted by `set ... pinned KEY N` as printed
   filters DEV      every filter selects exactly the pools whose value matches
+  short DEV        the test kernel's short form: text, JSON, aging, one bad input, keys back
   kernel DEV N     a kernel-only pool (frmr_kmr, N MRs) only under -dd, and never acted on by set
 The tool is $RDMA (default: rdma on PATH). Exit status 0 when every check passed.
 """
@@ -300,19 +300,13 @@ BAD = [
 ]
 
 
-# The short form (test kernel): the kernel refuses, the tool refuses.
-BAD_SHORT = [(["aging", "86401"], "Error: "), (["pinned", "1:40:0:0", "1"], "Error: "),
-             (["pinned", "0:40:0:2", "1"], "Invalid ats")]
-
-
-def test_bad(dev, short=None):
+def test_bad(dev):
     """Every bad input: a clear message, a non-zero exit, `show` unchanged."""
     before = snapshot(dev)
     check(before[0] is not None, "%s has pools (aging %s)" % (dev, before[0]))
     # "--": a negative number is an argument, not an option of the tool
-    cases = [(["--", "resource", "set", "frmr_pools", "dev", dev] + a, m)
-             for a, m in (BAD_SHORT if short else BAD)]
-    cases += [] if short else [
+    cases = [(["--", "resource", "set", "frmr_pools", "dev", dev] + a, m) for a, m in BAD]
+    cases += [
         (["resource", "set", "frmr_pools", "dev", "nosuch0", "aging", "30"], "Wrong device name"),
         (["resource", "set", "frmr_pools", "dev", "nosuch0", "pinned", "0:40:0:0", "1"],
          "Wrong device name"),
@@ -449,10 +443,39 @@ def test_kernel(dev, n):
     check(snapshot(dev) == before, "nothing changed")
 
 
+def test_short(dev):
+    """Short form (test kernel): show text and JSON, aging round trip, one bad input, every
+    printed key fed back; aging frozen meanwhile, then restored."""
+    a0 = aging_of(dev)
+    ok("resource", "set", "frmr_pools", "dev", dev, "aging", 86400)
+    ps = all_pools(dev)
+    check(ps and all(p["aging_period"] == 86400 for p in ps),
+          "set aging 86400 (was %d), read back from JSON" % a0)
+    user = [p for p in ps if "kernel_vendor_key" not in p]
+    check(len(user) > 0, "%d user pools" % len(user))
+    dd = BASE_KEYS[:3] + DETAIL_KEYS + BASE_KEYS[3:] + ["aging_period"] + \
+        ["drv_" + c for c in COUNTERS]
+    for p in user:
+        expect_keys(p, dd, "rdma -j -dd, pool %s" % p["key"])
+    rows = parse_text(dev, ok("resource", "show", "frmr_pools", "dev", dev))
+    check([r["key"] for r in rows] == [p["key"] for p in user],
+          "default text: %d lines, the JSON pools" % len(rows))
+    before = snapshot(dev)
+    rc, out, err = tool("resource", "set", "frmr_pools", "dev", dev, "aging", 86401)
+    check(rc != 0 and "Error: " in err and snapshot(dev) == before,
+          "set aging 86401 refused (%r), nothing changed" % err.strip())
+    for r in rows:
+        ok("resource", "set", "frmr_pools", "dev", dev, "pinned", r["key"], r["pinned"])
+    check(snapshot(dev) == before, "the %d printed keys accepted as printed, nothing changed"
+          % len(rows))
+    ok("resource", "set", "frmr_pools", "dev", dev, "aging", a0)
+    check(aging_of(dev) == a0, "aging restored to %d" % a0)
+
+
 TESTS = {
     "format": test_format, "aging": test_aging, "pinned": test_pinned, "bad": test_bad,
     "unpriv": test_unpriv, "roundtrip": test_roundtrip, "filters": test_filters,
-    "kernel": test_kernel,
+    "kernel": test_kernel, "short": test_short,
 }
 
 
