@@ -251,13 +251,13 @@ int res_frmr_pools(struct rd *rd)
 	return rd_exec_dev(rd, _res_frmr_pools);
 }
 
-static int frmr_pools_set_help(struct rd *rd)
+/* To stdout when asked for, to stderr with an error */
+static void frmr_pools_set_help(struct rd *rd, FILE *f)
 {
-	pr_out("Usage: %s resource set frmr_pools dev DEV aging SECONDS\n",
-	       rd->filename);
-	pr_out("       %s resource set frmr_pools dev DEV pinned VENDOR_KEY:NUM_DMA_BLOCKS:ACCESS_FLAGS:ATS COUNT\n",
-	       rd->filename);
-	return 0;
+	fprintf(f, "Usage: %s resource set frmr_pools dev DEV aging SECONDS\n",
+		rd->filename);
+	fprintf(f, "       %s resource set frmr_pools dev DEV pinned VENDOR_KEY:NUM_DMA_BLOCKS:ACCESS_FLAGS:ATS COUNT\n",
+		rd->filename);
 }
 
 /* Strict unsigned parsing: no sign, no leading blanks, no trailing junk */
@@ -443,15 +443,19 @@ static int frmr_pools_set_one(struct rd *rd)
 	}
 
 	pr_err("Unknown parameter '%s'.\n", rd_argv(rd));
-	frmr_pools_set_help(rd);
+	frmr_pools_set_help(rd, stderr);
 	return -EINVAL;
 }
 
 int res_frmr_pools_set(struct rd *rd)
 {
-	if (rd_no_arg(rd) || strcmp(rd_argv(rd), "help") == 0) {
-		frmr_pools_set_help(rd);
-		return rd_no_arg(rd) ? -EINVAL : 0;
+	if (rd_no_arg(rd)) {
+		frmr_pools_set_help(rd, stderr);
+		return -EINVAL;
+	}
+	if (strcmp(rd_argv(rd), "help") == 0) {
+		frmr_pools_set_help(rd, stdout);
+		return 0;
 	}
 
 	if (strcmpx(rd_argv(rd), "dev") || !*rd_argv(rd)) {

@@ -63,6 +63,11 @@ cases() {
 	t pools res show frmr_pools foo 1
 	t pools res show frmr_pools queue
 	t pools res show frmr_pools queue x
+	# 64-bit counters are filtered on all 64 bits (5000000000 mod 2^32 = 705032704)
+	t pools res show frmr_pools max_in_use 5000000000
+	t pools res show frmr_pools max_in_use 705032704
+	t pools res show frmr_pools max_in_use 4999999999-5000000001
+	t pools res show frmr_pools max_in_use 4294967312
 	# set
 	t pools res set frmr_pools dev rxe0 aging 30
 	t pools res set frmr_pools dev rxe0 aging 0

@@ -2,12 +2,12 @@
 # frmr-netlink: nldev's FRMR pool commands (RDMA_NLDEV_CMD_FRMR_POOLS_GET/SET) against rxe0 on a
 # dummy netdev, through a netlink client of our own (nldev.py): listing and setting, malformed
 # requests (errno + extack, nothing changed), CAP_NET_ADMIN, network namespaces, multi-message
-# dumps of hundreds of pools while they age away, and the rdma tool when it is built.
+# dumps of hundreds of pools while they age away; then through the patched rdma tool
+# (rdma_tool.py): output char for char (DESIGN section 6), text and JSON, set aging and pinned,
+# every bad input, unprivileged set, filters, every printed key fed back to set.
 #
-# If rxe has no pools of its own (the rxe consumer is not merged), the test-only module
-# fake_frmr_dev gives rxe0 pools: $FRMR_OUT/fake_frmr_dev/fake_frmr_dev.ko if the host built it,
-# else it is built here, in the guest (~90 s under TCG), against the prepared tree that built
-# our ib_core.
+# rxe's own pools are tested; frmr_kmr ($FRMR_BIN/kmr, built on the host by the selftest
+# Makefile) allocates kernel MEM_REG MRs on rxe0, which gives it a kernel-only pool.
 
 NLDEV="python3 $FRMR_SELFTEST/nldev.py"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
@@ -37,41 +37,7 @@ netns_shared() {
 }
 step netns-shared-visible 60 netns_shared
 
-# The ib_core that our modules were built from, and its prepared tree.
-frmr_tree() {
-	local want t id
-	want=$(awk '$1=="ib_core"{print $2}' "$FRMR_OUT/modules/build-ids")
-	for t in /var/cache/frmr*/tree/linux; do
-		[ -f "$t/drivers/infiniband/core/ib_core.ko" ] || continue
-		id=$(readelf -n "$t/drivers/infiniband/core/ib_core.ko" | awk '/Build ID/{print $3}')
-		[ "$id" = "$want" ] && { echo "$t"; return 0; }
-	done
-	echo "no prepared tree built ib_core $want" >&2
-	return 1
-}
-fake_pools() {
-	local tree
-	# Built on the host (with the build lock) by whoever runs this scenario, or here.
-	if [ -f "$FRMR_OUT/fake_frmr_dev/fake_frmr_dev.ko" ]; then
-		insmod "$FRMR_OUT/fake_frmr_dev/fake_frmr_dev.ko" dev=rxe0
-		return
-	fi
-	tree=$(frmr_tree) || return 1
-	echo "prepared tree: $tree"
-	rm -rf /tmp/fake && cp -r "$FRMR_SELFTEST/fake_frmr_dev" /tmp/fake &&
-	make -C "/usr/src/linux-headers-$(uname -r)" M=/tmp/fake \
-		NOSTDINC_FLAGS="-nostdinc -I$tree/include -I$tree/include/uapi" \
-		KBUILD_EXTRA_SYMBOLS="$tree/drivers/infiniband/core/Module.symvers" modules &&
-	insmod /tmp/fake/fake_frmr_dev.ko dev=rxe0
-}
-if $NLDEV show rxe0 | grep -q '^dev rxe0 aging'; then
-	result rxe0-has-its-own-pools 0
-	FAKE=0
-else
-	step fake-pools-on-rxe0 600 fake_pools
-	FAKE=1
-fi
-export FAKE
+step rxe0-has-pools 30 bash -c "$NLDEV show rxe0 | grep '^dev rxe0 aging'"
 
 step show 30 $NLDEV show rxe0 -d
 step set-aging 30 bash -c "$NLDEV set rxe0 aging 30 && $NLDEV show rxe0 | grep -x 'dev rxe0 aging 30'"
@@ -80,39 +46,56 @@ step set-pinned 30 bash -c "$NLDEV set rxe0 pinned 0:40:0:0 5 &&
 	$NLDEV set rxe0 pinned 0:40:0:0 0 && $NLDEV set rxe0 aging 60"
 step malformed 120 $NLDEV test malformed rxe0
 step both-attributes 30 $NLDEV test both rxe0
-# fake_frmr_dev pins handles in a kernel-only pool; rxe has one only once a kernel ULP made MRs.
-step details 30 $NLDEV test details rxe0 $FAKE
+# A kernel-only pool: frmr_kmr's MEM_REG MRs on rxe0.
+KMR_N=4
+export KMR_N
+kmr_load() {
+	insmod "$FRMR_BIN/kmr/frmr_kmr.ko" dev=rxe0 count=$KMR_N sg=32 || return 1
+	dmesg | grep 'frmr_kmr: ' | tail -2
+	dmesg | grep -q "frmr_kmr: rxe0: $KMR_N MEM_REG MRs of 32 sg allocated"
+}
+step kmr-load 30 kmr_load
+step details 30 $NLDEV test details rxe0 1
 step roundtrip 60 $NLDEV test roundtrip rxe0
 step unprivileged 30 $NOBODY $NLDEV test eperm rxe0
+
+# The rdma tool (our patched iproute2) against the same pools.
+RDMA_TOOL="python3 $FRMR_SELFTEST/rdma_tool.py"
+export RDMA_TOOL
+step tool-is-ours 10 bash -c "[ '$RDMA' = '$FRMR_BIN/rdma' ] && $RDMA -V"
+# Setting the period re-arms the aging tick one period ahead: with a day, no pool ages
+# away between two dumps of a test.
+step tool-freeze-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 86400
+tool_matches_netlink() {
+	$RDMA resource set frmr_pools dev rxe0 pinned 0:50:0:0 2 || return 1
+	$RDMA resource show frmr_pools dev rxe0 | sed 's/ $//' | tee /tmp/tool.txt
+	$NLDEV show rxe0 | grep '^dev rxe0 key' | tee /tmp/ours.txt
+	diff /tmp/tool.txt /tmp/ours.txt || return 1
+	$RDMA resource set frmr_pools dev rxe0 pinned 0:50:0:0 0
+}
+step tool-matches-netlink 60 tool_matches_netlink
+step tool-pinned 60 $RDMA_TOOL pinned rxe0
+step tool-format 120 $RDMA_TOOL format rxe0
+step tool-aging 60 $RDMA_TOOL aging rxe0
+step tool-filters 120 $RDMA_TOOL filters rxe0
+step tool-bad-input 300 $RDMA_TOOL bad rxe0
+step tool-unprivileged 60 $RDMA_TOOL unpriv rxe0
+step tool-roundtrip 120 $RDMA_TOOL roundtrip rxe0
+step tool-kernel-only-pool 60 $RDMA_TOOL kernel rxe0 $KMR_N
+kmr_unload() {
+	rmmod frmr_kmr || return 1
+	dmesg | grep -q "frmr_kmr: rxe0: $KMR_N MRs freed" || return 1
+	# The kernel-only pool got its handles back: in_use 0, queue >= KMR_N.
+	$RDMA -j -dd resource show frmr_pools dev rxe0 | python3 -c '
+import json, sys
+k = [p for p in json.load(sys.stdin) if p.get("kernel_vendor_key")]
+print(k)
+sys.exit(not (len(k) == 1 and k[0]["in_use"] == 0 and k[0]["queue"] >= int(sys.argv[1])))' $KMR_N
+}
+step kmr-unload 30 kmr_unload
+step tool-restore-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 60
+
 step big-dump-aging 300 $NLDEV test big rxe0
 
-# The rdma tool, when the patched one is built: same pools as our client.
-if [ -x "$FRMR_BIN/rdma" ]; then
-	rdma_tool() {
-		$NLDEV set rxe0 pinned 0:80:0:0 2 || return 1
-		$RDMA resource show frmr_pools dev rxe0 | sed 's/ *$//' | tee /tmp/tool.txt
-		$NLDEV show rxe0 | grep '^dev rxe0 key' | tee /tmp/ours.txt
-		diff /tmp/tool.txt /tmp/ours.txt || return 1
-		# Only fake_frmr_dev is sure to have a kernel-only pool (rxe: once a ULP made MRs).
-		$RDMA -dd resource show frmr_pools | tee /tmp/dd.txt | grep -q 'drv_created' || return 1
-		[ "$FAKE" = 0 ] || grep -q 'kernel_vendor_key' /tmp/dd.txt || return 1
-		$RDMA -j -d resource show frmr_pools dev rxe0 | python3 -m json.tool || return 1
-		$RDMA resource set frmr_pools dev rxe0 aging 45 &&
-			$NLDEV show rxe0 | grep -x 'dev rxe0 aging 45' || return 1
-		$RDMA resource set frmr_pools dev rxe0 pinned 0:80:0:0 0 &&
-			$NLDEV show rxe0 | grep -q 'key 0:80:0:0 .* pinned 0' || return 1
-		$RDMA resource set frmr_pools dev rxe0 aging 60
-	}
-	step rdma-tool 60 rdma_tool
-fi
-
-if [ $FAKE = 1 ]; then
-	unload_fake() {
-		rmmod fake_frmr_dev || return 1
-		dmesg | grep 'fake_frmr_dev: ' | tail -3
-		dmesg | grep -q 'fake_frmr_dev: 0 handles alive at unload'
-	}
-	step unload-fake-pools 30 unload_fake
-fi
 step rxe-delete 30 $RDMA link delete rxe0
 step unload-stack 60 unload_modules

@@ -23,6 +23,8 @@ step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
 POOLS_TOOL=0
 pools_supported rxe6 && POOLS_TOOL=1
 pstep pools-rxe6 10 pools_show rxe6 -dd
+# The rdma tool on the pools the churn left (DESIGN section 9's short form of frmr-netlink).
+step tool-short-rxe6 120 python3 "$FRMR_SELFTEST/rdma_tool.py" short rxe6
 step rxe-delete 30 bash -c "$RDMA link delete rxe5 && $RDMA link delete rxe6"
 
 # nvme-rdma rounds join this scenario once rxe-nvme has passed on the stock kernel
