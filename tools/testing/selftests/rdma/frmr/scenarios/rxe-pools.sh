@@ -158,3 +158,4 @@ kill_then_delete() {
 }
 step kill-holder-then-link-delete 60 kill_then_delete
 step unload-stack 60 unload_modules
+step no-pool-leak-reports 10 no_pool_leak_reports
