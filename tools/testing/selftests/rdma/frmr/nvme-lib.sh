@@ -59,7 +59,10 @@ nvme_connect() { # ip
 	local t0=$SECONDS d
 	while [ $((SECONDS - t0)) -lt $((10 * NVME_SLOW)) ]; do
 		d=$(nvme_dev)
-		[ -n "$d" ] && [ -b /dev/$d ] && return 0
+		if [ -n "$d" ] && [ -b /dev/$d ]; then
+			echo "namespace /dev/$d: $(readlink -f /sys/block/$d)"
+			return 0
+		fi
 		sleep 0.2
 	done
 	echo "no namespace block device after connect"; ls -R /sys/class/nvme-subsystem/; return 1
