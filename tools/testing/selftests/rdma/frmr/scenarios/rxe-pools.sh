@@ -4,14 +4,14 @@
 # always refused and handles retire before their key byte wraps; several processes' counters
 # match what each predicted; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
-# Needs $FRMR_BIN/frmr_churn and frmr_stale_rkey (make -C tools/testing/selftests/rdma/frmr
-# OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma tool and ib_core with
-# frmr_pools support.
+# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey and frmr_mw_dereg (make -C
+# tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
+# tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
 
 step load-our-modules 120 load_modules
-step test-programs 10 bash -c "ls -l $FRMR_BIN/frmr_churn $FRMR_BIN/frmr_stale_rkey"
+step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg"
 setup_netdevs() {
 	netdev_dummy dum0 10.10.0.1/24 && netdev_veth veth0 veth1 10.20.0.1/24 10.20.0.2/24 &&
 		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24
@@ -64,6 +64,11 @@ print(len(pools), "pools, all idle, with hits")' || return 1
 	done
 }
 pstep pools-after-traffic 20 traffic_pools
+
+# --- memory windows -----------------------------------------------------------------------
+# An MR with a window bound cannot be deregistered, and its handle must not go back to the
+# pool meanwhile: a new MR never gets its index; after the window is gone both are reused.
+step mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
 
 # --- stale rkeys --------------------------------------------------------------------------
 # A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
