@@ -112,38 +112,55 @@ fi
 # Pin 3 handles of the 4-block pool (key VENDOR:BLOCKS:ACCESS:ATS, hex), then age every 2 s:
 # the first tick comes one period later, idle handles die within two periods, and a pool
 # left empty and unused is freed at its second idle tick; the pinned pool keeps 3 handles.
-# Polling costs about a second under TCG, hence 4 s of slack.
+# One python process runs the set command, starts the clock and polls the pools (a shell
+# loop started python and rdma twice per poll, several seconds under TCG on a busy host).
 queued_unpinned() { # dev -> handles queued beyond what pinning keeps
 	pools_json "$1" | python3 -c '
 import json, sys
 print(sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in json.load(sys.stdin)))'
 }
+# Run `rdma ARGS...`, then poll DEV until it has NPOOLS pools (at most LIMIT s). Prints the
+# seconds after the command at which the unpinned queued handles were first seen gone and
+# at which NPOOLS was first seen (-1: never); each time is taken after the dump returned.
+aging_watch() { # dev npools limit rdma-args...
+	python3 - "$RDMA" "$@" <<'PY'
+import json, subprocess, sys, time
+rdma, dev, cmd = sys.argv[1], sys.argv[2], sys.argv[5:]
+npools, limit = int(sys.argv[3]), float(sys.argv[4])
+subprocess.run([rdma] + cmd, check=True)
+t0 = time.monotonic()
+drained = gone = -1.0
+while time.monotonic() - t0 < limit:
+    out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
+                         check=True, capture_output=True, text=True).stdout
+    t = time.monotonic() - t0
+    pools = json.loads(out)
+    if drained < 0 and sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in pools) == 0:
+        drained = t
+    if len(pools) == npools:
+        gone = t
+        break
+    time.sleep(0.2)
+print(f"{drained:.1f} {gone:.1f}")
+PY
+}
+within() { awk -v t="$1" -v m="$2" 'BEGIN { exit !(t >= 0 && t <= m) }'; } # t max
 aging() {
-	local period=2 t0 drained="" gone=""
+	local period=2 drained gone
 	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 3 || return 1
 	[ "$(queued_unpinned rxe3)" -gt 0 ] || { echo "nothing queued to age"; return 1; }
-	$RDMA resource set frmr_pools dev rxe3 aging $period || return 1
-	t0=$SECONDS
-	while [ $((SECONDS - t0)) -lt 30 ]; do
-		[ -z "$drained" ] && [ "$(queued_unpinned rxe3)" = 0 ] && drained=$((SECONDS - t0))
-		[ "$(npools rxe3)" = 1 ] && { gone=$((SECONDS - t0)); break; }
-		sleep 0.5
-	done
-	echo "unpinned handles gone after ${drained:-?}s, other pools freed after ${gone:-?}s"
+	read -r drained gone < <(aging_watch rxe3 1 30 resource set frmr_pools dev rxe3 \
+		aging $period)
+	echo "unpinned handles gone after ${drained}s, other pools freed after ${gone}s"
 	pools_show rxe3 -dd
-	[ -n "$gone" ] && [ "$drained" -le $((2 * period + 4)) ] &&
-		[ "$gone" -le $((4 * period + 4)) ] || return 1
+	within "$drained" $((2 * period + 4)) && within "$gone" $((4 * period + 4)) || return 1
 	[ "$(pool_val rxe3 4 queue)" = 3 ] && [ "$(pool_val rxe3 4 pinned)" = 3 ] &&
 		[ "$(pool_val rxe3 4 drv_aged)" -gt 0 ] || return 1
 	# unpinned, the last pool goes too
-	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 0 || return 1
-	t0=$SECONDS; gone=""
-	while [ $((SECONDS - t0)) -lt 30 ]; do
-		[ "$(npools rxe3)" = 0 ] && { gone=$((SECONDS - t0)); break; }
-		sleep 0.5
-	done
-	echo "unpinned pool freed after ${gone:-?}s"
-	[ -n "$gone" ] && [ "$gone" -le $((4 * period + 4)) ]
+	read -r drained gone < <(aging_watch rxe3 0 30 resource set frmr_pools dev rxe3 \
+		pinned 0:4:0:0 0)
+	echo "unpinned pool freed after ${gone}s"
+	within "$gone" $((4 * period + 4))
 }
 pstep aging-drains-keeps-pinned 90 aging
 
