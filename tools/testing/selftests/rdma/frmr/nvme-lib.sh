@@ -109,6 +109,36 @@ for p in pools:
 EOF
 }
 
+# "index key-byte" of every nvme-rdma MR on DEV (rxe: lkey == rkey == index << 8 | byte).
+nvme_mr_keys() { # dev
+	$RDMA -j resource show mr dev "$1" | python3 -c '
+import json, sys
+for m in json.load(sys.stdin):
+    if "nvme_rdma" in str(m.get("comm", "")):
+        k = int(str(m["rkey"]), 16)
+        print(k >> 8, k & 0xff)'
+}
+# A kernel MEM_REG MR's key byte belongs to the ULP, so rxe only promises that a reused
+# handle starts with a byte other than the one its previous owner left. Snapshot the keys
+# of nvme-rdma's MRs after I/O, disconnect (every handle goes back), reconnect (the same
+# indexes come back from the pools): no reused index may carry its previous byte.
+nvme_kernel_key_changes() { # dev ip
+	nvme_connect "$2" && nvme_io_verify 1 && nvme_mr_keys "$1" > /tmp/keys.push &&
+		nvme disconnect -n $NVME_NQN || return 1
+	nvme_connect "$2" && nvme_mr_keys "$1" > /tmp/keys.pop &&
+		nvme disconnect -n $NVME_NQN || return 1
+	python3 - <<'PY'
+push = dict(l.split() for l in open("/tmp/keys.push"))
+pop = dict(l.split() for l in open("/tmp/keys.pop"))
+both = set(push) & set(pop)
+same = sorted(int(i) for i in both if push[i] == pop[i])
+print(f"{len(push)} MRs before the disconnect, {len(pop)} after the reconnect, "
+      f"{len(both)} indexes reused, {len(same)} of them with the previous key byte")
+assert push and len(both) >= 0.95 * len(push), "the pools did not hand the indexes back"
+assert not same, f"reused with the previous owner's key byte: indexes {same[:10]}"
+PY
+}
+
 # Kernel pools appear only with -dd: -d shows exactly the other pools.
 nvme_kpools_hidden() { # dev
 	$RDMA -j -d resource show frmr_pools dev "$1" > /tmp/d.json &&
@@ -188,6 +218,8 @@ nvme_rxe_steps() { # dev netdev ip/len rounds
 	step "nvme-rounds-2-$rounds" $(((rounds - 1) * 20 * NVME_SLOW + 10)) \
 		nvme_rounds "$ip" 2 "$rounds"
 	pstep nvme-kernel-pools-hit-rate 30 nvme_hit_rate "$dev" "$rounds" "${H1:-0}" "${M1:-0}"
+	step nvme-kernel-mr-new-key-on-reuse $((40 * NVME_SLOW)) nvme_kernel_key_changes \
+		"$dev" "$ip"
 	pstep nvme-kernel-pools-hidden-without-dd 20 nvme_kpools_hidden "$dev"
 	pstep nvme-user-kernel-pools-apart $((60 * NVME_SLOW)) nvme_user_kernel_apart "$dev"
 	step nvme-kill-holder-link-delete-connected $((60 * NVME_SLOW)) \
