@@ -8,9 +8,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-# rxe-nvme is not in the default list until it passes (issue 5): run it with
-# FRMR_SCENARIOS_STOCK="rxe-nvme" scripts/check.sh or make vm SCENARIO=rxe-nvme.
-STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools frmr-netlink"}
+STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools frmr-netlink rxe-nvme"}
 TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit rxe-pools-short"}
 D=$OUT/check
 rm -rf "$D"; mkdir -p "$D"

@@ -30,3 +30,9 @@ pstep() { # name timeout cmd...
 		echo "ok $STEP_N - $1 # SKIP rdma resource show frmr_pools unsupported" >> "$vmout/results.tap"
 	fi
 }
+
+# ib_frmr_pools_cleanup() reports handles a device's pools still had in use (a pr_err and a
+# counter, not a WARN, so that a test may provoke it): a leak shows up only here.
+no_pool_leak_reports() {
+	! dmesg | grep -E 'FRMR pool key .*handles still in use'
+}

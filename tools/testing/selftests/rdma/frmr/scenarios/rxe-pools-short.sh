@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools-short: the short form of rxe-pools and rxe-nvme for the test kernel (KASAN,
 # lockdep, kmemleak): perftest -R on pooled MRs, ~20 stale-rkey cycles with frmr_max_reuse
-# lowered to 5, one churn process, link delete, unload.
+# lowered to 5, one churn process, link delete, then 3 nvme-rdma rounds, link delete while
+# connected after killing a process holding user MRs, unload (the kmemleak scan follows).
 
 step load-our-modules 120 load_modules
 setup_netdevs() { netdev_dummy dum5 10.50.0.1/24 && netdev_dummy dum6 10.60.0.1/24; }
@@ -27,6 +28,9 @@ pstep pools-rxe6 10 pools_show rxe6 -dd
 step tool-short-rxe6 120 python3 "$FRMR_SELFTEST/rdma_tool.py" short rxe6
 step rxe-delete 30 bash -c "$RDMA link delete rxe5 && $RDMA link delete rxe6"
 
-# nvme-rdma rounds join this scenario once rxe-nvme has passed on the stock kernel
-# (issue 5 tracks it); until then the stack is unloaded here.
+# nvme-rdma: the same steps as rxe-nvme on the stock kernel (nvme-lib.sh), 3 rounds, ending
+# in a link delete while connected after a process holding user MRs was killed.
+. "$FRMR_SELFTEST/nvme-lib.sh"
+nvme_rxe_steps rxe7 dum7 10.70.0.1/24 "${NVME_ROUNDS:-3}"
 step unload-stack 60 unload_modules
+step no-pool-leak-reports 10 no_pool_leak_reports

@@ -4,14 +4,14 @@
 # always refused and handles retire before their key byte wraps; several processes' counters
 # match what each predicted; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
-# Needs $FRMR_BIN/frmr_churn and frmr_stale_rkey (make -C tools/testing/selftests/rdma/frmr
-# OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma tool and ib_core with
-# frmr_pools support.
+# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey and frmr_mw_dereg (make -C
+# tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
+# tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
 
 step load-our-modules 120 load_modules
-step test-programs 10 bash -c "ls -l $FRMR_BIN/frmr_churn $FRMR_BIN/frmr_stale_rkey"
+step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg"
 setup_netdevs() {
 	netdev_dummy dum0 10.10.0.1/24 && netdev_veth veth0 veth1 10.20.0.1/24 10.20.0.2/24 &&
 		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24
@@ -65,6 +65,11 @@ print(len(pools), "pools, all idle, with hits")' || return 1
 }
 pstep pools-after-traffic 20 traffic_pools
 
+# --- memory windows -----------------------------------------------------------------------
+# An MR with a window bound cannot be deregistered, and its handle must not go back to the
+# pool meanwhile: a new MR never gets its index; after the window is gone both are reused.
+step mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
+
 # --- stale rkeys --------------------------------------------------------------------------
 # A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
 # frmr_max_reuse registrations. 300 cycles cross one retirement at the default 255.
@@ -107,38 +112,55 @@ fi
 # Pin 3 handles of the 4-block pool (key VENDOR:BLOCKS:ACCESS:ATS, hex), then age every 2 s:
 # the first tick comes one period later, idle handles die within two periods, and a pool
 # left empty and unused is freed at its second idle tick; the pinned pool keeps 3 handles.
-# Polling costs about a second under TCG, hence 4 s of slack.
+# One python process runs the set command, starts the clock and polls the pools (a shell
+# loop started python and rdma twice per poll, several seconds under TCG on a busy host).
 queued_unpinned() { # dev -> handles queued beyond what pinning keeps
 	pools_json "$1" | python3 -c '
 import json, sys
 print(sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in json.load(sys.stdin)))'
 }
+# Run `rdma ARGS...`, then poll DEV until it has NPOOLS pools (at most LIMIT s). Prints the
+# seconds after the command at which the unpinned queued handles were first seen gone and
+# at which NPOOLS was first seen (-1: never); each time is taken after the dump returned.
+aging_watch() { # dev npools limit rdma-args...
+	python3 - "$RDMA" "$@" <<'PY'
+import json, subprocess, sys, time
+rdma, dev, cmd = sys.argv[1], sys.argv[2], sys.argv[5:]
+npools, limit = int(sys.argv[3]), float(sys.argv[4])
+subprocess.run([rdma] + cmd, check=True)
+t0 = time.monotonic()
+drained = gone = -1.0
+while time.monotonic() - t0 < limit:
+    out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
+                         check=True, capture_output=True, text=True).stdout
+    t = time.monotonic() - t0
+    pools = json.loads(out)
+    if drained < 0 and sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in pools) == 0:
+        drained = t
+    if len(pools) == npools:
+        gone = t
+        break
+    time.sleep(0.2)
+print(f"{drained:.1f} {gone:.1f}")
+PY
+}
+within() { awk -v t="$1" -v m="$2" 'BEGIN { exit !(t >= 0 && t <= m) }'; } # t max
 aging() {
-	local period=2 t0 drained="" gone=""
+	local period=2 drained gone
 	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 3 || return 1
 	[ "$(queued_unpinned rxe3)" -gt 0 ] || { echo "nothing queued to age"; return 1; }
-	$RDMA resource set frmr_pools dev rxe3 aging $period || return 1
-	t0=$SECONDS
-	while [ $((SECONDS - t0)) -lt 30 ]; do
-		[ -z "$drained" ] && [ "$(queued_unpinned rxe3)" = 0 ] && drained=$((SECONDS - t0))
-		[ "$(npools rxe3)" = 1 ] && { gone=$((SECONDS - t0)); break; }
-		sleep 0.5
-	done
-	echo "unpinned handles gone after ${drained:-?}s, other pools freed after ${gone:-?}s"
+	read -r drained gone < <(aging_watch rxe3 1 30 resource set frmr_pools dev rxe3 \
+		aging $period)
+	echo "unpinned handles gone after ${drained}s, other pools freed after ${gone}s"
 	pools_show rxe3 -dd
-	[ -n "$gone" ] && [ "$drained" -le $((2 * period + 4)) ] &&
-		[ "$gone" -le $((4 * period + 4)) ] || return 1
+	within "$drained" $((2 * period + 4)) && within "$gone" $((4 * period + 4)) || return 1
 	[ "$(pool_val rxe3 4 queue)" = 3 ] && [ "$(pool_val rxe3 4 pinned)" = 3 ] &&
 		[ "$(pool_val rxe3 4 drv_aged)" -gt 0 ] || return 1
 	# unpinned, the last pool goes too
-	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 0 || return 1
-	t0=$SECONDS; gone=""
-	while [ $((SECONDS - t0)) -lt 30 ]; do
-		[ "$(npools rxe3)" = 0 ] && { gone=$((SECONDS - t0)); break; }
-		sleep 0.5
-	done
-	echo "unpinned pool freed after ${gone:-?}s"
-	[ -n "$gone" ] && [ "$gone" -le $((4 * period + 4)) ]
+	read -r drained gone < <(aging_watch rxe3 0 30 resource set frmr_pools dev rxe3 \
+		pinned 0:4:0:0 0)
+	echo "unpinned pool freed after ${gone}s"
+	within "$gone" $((4 * period + 4))
 }
 pstep aging-drains-keeps-pinned 90 aging
 
@@ -158,3 +180,4 @@ kill_then_delete() {
 }
 step kill-holder-then-link-delete 60 kill_then_delete
 step unload-stack 60 unload_modules
+step no-pool-leak-reports 10 no_pool_leak_reports

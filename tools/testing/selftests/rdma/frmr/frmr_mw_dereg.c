@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+/*
+ * frmr_mw_dereg - an MR with a memory window bound keeps its pooled handle.
+ *
+ * rxe refuses to deregister an MR while a memory window is bound to it
+ * (IBA 10.6.7.2.6), and must do so before the MR's handle could go back to
+ * its pool. One RC QP connected to itself (loopback). Each cycle:
+ *  - registers MR A, binds a type 1 memory window to it;
+ *  - ibv_dereg_mr(A) must fail;
+ *  - registers MR B of the same size: B's MR index must differ from A's
+ *    (a pool is a LIFO stack: had A's handle been pushed, B would get it);
+ *  - an RDMA WRITE through the window must still land in A's buffer;
+ *  - deallocates the window; now ibv_dereg_mr(A) and (B) must succeed, and
+ *    a new MR C of the same size reuses A's or B's index (both went back).
+ *
+ * Usage: frmr_mw_dereg [-d DEV] [-g GID_INDEX] [-n CYCLES] [-p PAGES]
+ * Exit status 0 when every check held; the last line is a summary.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <infiniband/verbs.h>
+
+#define PAGE		4096
+#define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
+			 IBV_ACCESS_MW_BIND)
+
+static struct ibv_cq *cq;
+static struct ibv_qp *qp;
+static int failures;
+
+#define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
+#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
+
+static void qp_to_self(union ibv_gid *gid, int gid_index)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = 1,
+		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("modify INIT: %s\n", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = qp->qp_num;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("modify RTR: %s\n", strerror(errno));
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
+			  IBV_QP_MAX_QP_RD_ATOMIC))
+		die("modify RTS: %s\n", strerror(errno));
+}
+
+static struct ibv_wc wait_wc(void)
+{
+	struct timespec t0, t;
+	struct ibv_wc wc;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n = ibv_poll_cq(cq, 1, &wc);
+		if (n < 0)
+			die("poll_cq\n");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			die("no completion within 20 s\n");
+	} while (!n);
+	return wc;
+}
+
+static struct ibv_mr *reg(struct ibv_pd *pd, void *buf, size_t len)
+{
+	struct ibv_mr *mr = ibv_reg_mr(pd, buf, len, MR_ACCESS);
+
+	if (!mr)
+		die("reg_mr: %s\n", strerror(errno));
+	return mr;
+}
+
+int main(int argc, char **argv)
+{
+	struct ibv_qp_init_attr qa = {
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+	int c, i, cycles = 5, pages = 6, gid_index = 1;
+	struct ibv_mr *a, *b, *cmr, *src;
+	unsigned char *buf, *bbuf, *sbuf;
+	const char *dev = "rxe0";
+	struct ibv_device **list;
+	struct ibv_context *ctx;
+	union ibv_gid gid;
+	struct ibv_pd *pd;
+	struct ibv_mw *mw;
+	struct ibv_wc wc;
+	size_t len;
+
+	while ((c = getopt(argc, argv, "d:g:n:p:")) != -1) {
+		switch (c) {
+		case 'd':
+			dev = optarg;
+			break;
+		case 'g':
+			gid_index = atoi(optarg);
+			break;
+		case 'n':
+			cycles = atoi(optarg);
+			break;
+		case 'p':
+			pages = atoi(optarg);
+			break;
+		default:
+			die("bad option\n");
+		}
+	}
+	if (cycles < 1 || pages < 1)
+		die("bad parameters\n");
+	len = (size_t)pages * PAGE;
+
+	list = ibv_get_device_list(NULL);
+	for (i = 0; list && list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), dev))
+			break;
+	if (!list || !list[i])
+		die("no device %s\n", dev);
+	ctx = ibv_open_device(list[i]);
+	if (!ctx || ibv_query_gid(ctx, 1, gid_index, &gid))
+		die("open/query_gid %s\n", dev);
+	pd = ibv_alloc_pd(ctx);
+	cq = pd ? ibv_create_cq(ctx, 16, NULL, NULL, 0) : NULL;
+	qa.send_cq = cq;
+	qa.recv_cq = cq;
+	qp = cq ? ibv_create_qp(pd, &qa) : NULL;
+	if (!qp)
+		die("pd/cq/qp: %s\n", strerror(errno));
+	qp_to_self(&gid, gid_index);
+	if (posix_memalign((void **)&buf, PAGE, len) ||
+	    posix_memalign((void **)&bbuf, PAGE, len) ||
+	    posix_memalign((void **)&sbuf, PAGE, PAGE))
+		die("memory\n");
+	src = ibv_reg_mr(pd, sbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
+	if (!src)
+		die("reg_mr src: %s\n", strerror(errno));
+
+	for (i = 0; i < cycles; i++) {
+		struct ibv_mw_bind bind = {
+			.wr_id = 1, .send_flags = IBV_SEND_SIGNALED,
+			.bind_info = { .addr = (uintptr_t)buf, .length = len,
+				       .mw_access_flags = IBV_ACCESS_REMOTE_WRITE },
+		};
+		struct ibv_sge sge = {
+			.addr = (uintptr_t)sbuf, .length = PAGE, .lkey = src->lkey,
+		};
+		struct ibv_send_wr wr = {
+			.wr_id = 2, .sg_list = &sge, .num_sge = 1,
+			.opcode = IBV_WR_RDMA_WRITE,
+			.send_flags = IBV_SEND_SIGNALED,
+		}, *bad;
+		uint32_t ia, ib, ic;
+
+		memset(buf, 0, len);
+		a = reg(pd, buf, len);
+		ia = a->lkey >> 8;
+		mw = ibv_alloc_mw(pd, IBV_MW_TYPE_1);
+		if (!mw)
+			die("alloc_mw: %s\n", strerror(errno));
+		bind.bind_info.mr = a;
+		if (ibv_bind_mw(qp, mw, &bind))
+			die("bind_mw: %s\n", strerror(errno));
+		wc = wait_wc();
+		if (wc.status != IBV_WC_SUCCESS)
+			die("bind_mw completion: %s\n", ibv_wc_status_str(wc.status));
+
+		if (!ibv_dereg_mr(a)) {
+			fail("cycle %d: dereg of an MR with a bound window succeeded\n", i);
+			break;
+		}
+		b = reg(pd, bbuf, len);
+		ib = b->lkey >> 8;
+		if (ib == ia)
+			fail("cycle %d: new MR got index %u of the MR whose dereg failed\n",
+			     i, ia);
+
+		memset(sbuf, 0x5a + i, PAGE);
+		wr.wr.rdma.remote_addr = (uintptr_t)buf + PAGE;
+		wr.wr.rdma.rkey = mw->rkey;
+		if (ibv_post_send(qp, &wr, &bad))
+			die("post_send: %s\n", strerror(errno));
+		wc = wait_wc();
+		if (wc.status != IBV_WC_SUCCESS)
+			fail("cycle %d: write through the window: %s\n", i,
+			     ibv_wc_status_str(wc.status));
+		else if (memcmp(buf + PAGE, sbuf, PAGE))
+			fail("cycle %d: write through the window did not land\n", i);
+
+		if (ibv_dealloc_mw(mw))
+			die("dealloc_mw: %s\n", strerror(errno));
+		if (ibv_dereg_mr(a))
+			die("dereg_mr A after dealloc_mw: %s\n", strerror(errno));
+		if (ibv_dereg_mr(b))
+			die("dereg_mr B: %s\n", strerror(errno));
+		cmr = reg(pd, buf, len);
+		ic = cmr->lkey >> 8;
+		if (ic != ia && ic != ib)
+			fail("cycle %d: index %u is neither A's %u nor B's %u: not reused\n",
+			     i, ic, ia, ib);
+		if (ibv_dereg_mr(cmr))
+			die("dereg_mr C: %s\n", strerror(errno));
+		printf("cycle %d: A index %u kept while bound, B index %u, C index %u\n",
+		       i, ia, ib, ic);
+	}
+	ibv_dereg_mr(src);
+	ibv_destroy_qp(qp);
+	ibv_destroy_cq(cq);
+	ibv_dealloc_pd(pd);
+	ibv_close_device(ctx);
+	ibv_free_device_list(list);
+	printf("%d cycles, %d failures\n", cycles, failures);
+	return failures ? 1 : 0;
+}
