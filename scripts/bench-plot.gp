@@ -6,12 +6,12 @@ set output out
 set title title
 set ylabel "speedup = pooled / stock performance (>1: pooled faster), log scale"
 set logscale y 2
-set yrange [0.25:8]
+set yrange [0.125:8]
 set grid ytics
 set xtics rotate by -35 left noenhanced
 set xrange [-0.7:*]
 set bmargin 11
-set rmargin 8
+set rmargin 14
 set key top right
 set boxwidth 0.6
 set style fill solid 0.5 border -1
