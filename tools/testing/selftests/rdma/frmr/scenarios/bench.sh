@@ -124,7 +124,7 @@ nvme_cycle() { # cycle
 	for i in $(seq 1 200); do nvme_ns_present && break; sleep 0.1; done
 	nvme_ns_present || { echo "no namespace after connect"; return 1; }
 	t2=$(ns_now)
-	timeout -k 5 60 nvme disconnect -n $NQN || return 1
+	timeout -k 5 60 nvme disconnect -n $NQN > /dev/null || return 1
 	echo "${name}_connect queues=2 rep=$(($1 - 2 < 0 ? 0 : $1 - 2)) iters=1 ns=$((t1 - t0))"
 	echo "${name}_disconnect queues=2 rep=$(($1 - 2 < 0 ? 0 : $1 - 2)) iters=1 ns=$(($(ns_now) - t2))"
 }
@@ -146,7 +146,8 @@ step nvme-cycles $((NVME_CYCLES * 130)) nvme_cycles
 
 # Where the time goes, for the README's explanation of the figures: perf's cpu-clock samples
 # (TCG has no PMU) on CPU 0, where the benchmark kthreads of one CPU run, after the figures
-# were taken. Flat profile by symbol in $vmout/profile-<name>.txt.
+# were taken. Flat profile by symbol in $vmout/profile-<name>.txt (every sample on CPU 0:
+# idle and insmod included).
 profile() { # name insmod-args...
 	local name=$1 m
 	shift
