@@ -6,7 +6,7 @@ KIND ?= stock
 SCENARIO ?= rxe-smoke
 
 .PHONY: help run check deps prepare sync status series modules sparse rdma-tool harness-selftest testkernel \
-	vm clean
+	vm bench clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -50,6 +50,9 @@ dkms: ## Debian packages frmr-pools-dkms (dh_dkms) and frmr-pools-rdma into out/
 
 testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test kernel
 	$(SCRIPTS)/build-testkernel.sh
+
+bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/bench.{txt,json,png}
+	$(SCRIPTS)/bench.sh
 
 vm: ## boot one scenario: make vm KIND=stock|test SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)

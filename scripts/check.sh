@@ -3,7 +3,8 @@
 # check.sh - the test command: build everything, run every scenario, print "N passed, N failed".
 #
 # Phases (each timed in $OUT/check/timings.txt): packages, module build + ABI check, rdma tool,
-# test kernel, scenarios on the stock kernel with our modules, scenarios on the test kernel.
+# test programs, the bench tooling on a recorded sample (not `make bench` itself), test kernel,
+# scenarios on the stock kernel with our modules, scenarios on the test kernel.
 # FRMR_SCENARIOS_STOCK / FRMR_SCENARIOS_TEST override the scenario lists.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +58,7 @@ phase modules "$REPO/scripts/build-modules.sh"
 mods=$?
 phase rdma-tool "$REPO/scripts/build-rdma.sh" --check
 phase test-programs make -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
+phase bench-selftest "$REPO/scripts/bench-selftest.sh"
 phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done

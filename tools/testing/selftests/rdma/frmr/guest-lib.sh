@@ -97,6 +97,37 @@ check_build_ids() {
 	return $bad
 }
 
+# Load the in-box RDMA modules of the running kernel (for comparisons against the stock
+# stack) and prove it: each loaded module's GNU build-id equals that of the in-box file and
+# differs from ours.
+load_inbox_modules() {
+	modprobe -a udp_tunnel ip6_udp_tunnel configfs $FRMR_MODS_CORE rdma_rxe || return 1
+	check_inbox_build_ids
+}
+
+check_inbox_build_ids() {
+	local m f id inbox ours bad=0
+	for m in $FRMR_MODS_CORE rdma_rxe; do
+		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
+		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		f=$(modinfo -F filename $m)
+		case "$f" in
+		*/kernel/drivers/infiniband/*.ko.xz) xz -dc "$f" > /tmp/inbox.ko ;;
+		*/kernel/drivers/infiniband/*.ko) cp "$f" /tmp/inbox.ko ;;
+		*) echo "$m: $f is not an in-box module"; bad=1; continue ;;
+		esac
+		inbox=$(readelf -n /tmp/inbox.ko | awk '/Build ID/{print $3}')
+		ours=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids" 2>/dev/null)
+		if [ -n "$inbox" ] && [ "$id" = "$inbox" ] && [ "$id" != "$ours" ]; then
+			echo "$m: in-box ($id, $f)"
+		else
+			echo "$m: loaded build-id $id is not the in-box one ($inbox; ours $ours)"; bad=1
+		fi
+	done
+	rm -f /tmp/inbox.ko
+	return $bad
+}
+
 unload_modules() {
 	local m
 	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do

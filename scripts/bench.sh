@@ -1,0 +1,79 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
+# bench.sh - `make bench`: the same workloads on the stock Debian RDMA modules and on ours, in
+# two boots of the same stock-kernel guest, reported as pooled/stock speedups.
+#
+# Output: $OUT/bench/<time>/{bench.txt,bench.json,bench.png} (+ the raw files, plot data and
+# links to the two guest runs); $OUT/bench/last points to it. The workloads are in
+# tools/testing/selftests/rdma/frmr/scenarios/bench.sh; BENCH_REPS and BENCH_NVME_CYCLES
+# (guest environment, default 5) are passed through FRMR_APPEND-style kernel parameters.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+BENCH_SRC=$REPO/tools/testing/selftests/rdma/frmr/bench
+KO=$OUT/bench-modules
+
+# Out-of-tree build of one benchmark module in a copy of its source (the repository stays
+# clean): verbs against the stock headers and symbols, pools against our prepared tree.
+build_bench_module() { # verbs|pools
+	local dir=$KO/build-$1 args=()
+	rm -rf "$dir"; mkdir -p "$dir"
+	cp "$BENCH_SRC"/Kbuild "$BENCH_SRC"/*.[ch] "$dir"/
+	if [ "$1" = pools ]; then
+		args=(FRMR_BENCH_POOLS=1
+		      NOSTDINC_FLAGS="-nostdinc -I$TREE_LINUX/include -I$TREE_LINUX/include/uapi"
+		      KBUILD_EXTRA_SYMBOLS="$TREE_LINUX/drivers/infiniband/core/Module.symvers")
+	fi
+	with_lock make -C "$KHDR" M="$dir" W=1 "${args[@]}" modules > "$dir/build.log" 2>&1 ||
+		{ tail -20 "$dir/build.log" >&2; die "build of frmr_bench_$1 failed"; }
+	if grep -E '(warning|error):' "$dir/build.log" >&2; then
+		die "warnings in frmr_bench_$1 ($dir/build.log)"
+	fi
+	cp "$dir/frmr_bench_$1.ko" "$KO/"
+}
+
+# One guest boot: vmbench=stock|ours selects the RDMA stack; prints the run directory.
+guest() { # stock|ours
+	local rc=0
+	FRMR_APPEND="vmbench=$1 ${BENCH_REPS:+BENCH_REPS=$BENCH_REPS} \
+${BENCH_NVME_CYCLES:+BENCH_NVME_CYCLES=$BENCH_NVME_CYCLES}" \
+		"$REPO/scripts/vm-run.sh" stock bench 1200 >&2 || rc=$?
+	readlink -f "$OUT/runs/last-stock-bench"
+	return $rc
+}
+
+t0=$(now)
+log "1/6 packages";       "$REPO/scripts/install-deps.sh"
+log "2/6 modules";        "$REPO/scripts/build-modules.sh"
+log "3/6 rdma tool";      "$REPO/scripts/build-rdma.sh"
+log "4/6 benchmark programs and modules"
+make -s -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
+mkdir -p "$KO"
+build_bench_module verbs
+build_bench_module pools
+
+D=$OUT/bench/$(date +%Y%m%d-%H%M%S)
+mkdir -p "$D"
+fail=0
+log "5/6 guest with the stock Debian RDMA modules"
+run_stock=$(guest stock) || fail=1
+log "5/6 guest with our RDMA modules"
+run_ours=$(guest ours) || fail=1
+ln -sfn "$run_stock" "$D/run-stock"
+ln -sfn "$run_ours" "$D/run-ours"
+cp "$run_stock/bench.raw" "$D/stock.raw" 2>/dev/null || : > "$D/stock.raw"
+cp "$run_ours/bench.raw" "$D/ours.raw" 2>/dev/null || : > "$D/ours.raw"
+
+log "6/6 report"
+machine="$(nproc) cores ($(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)),"
+machine="$machine QEMU TCG (no KVM) -smp 2 -m 2G, guest kernel $KVER"
+python3 "$REPO/scripts/bench-report.py" "$D/stock.raw" "$D/ours.raw" "$D" \
+	"date=$(date -u '+%Y-%m-%d %H:%M UTC')" "machine=$machine" \
+	"runs=$(basename "$run_stock") $(basename "$run_ours")" || fail=1
+gnuplot -e "dat='$D/plot.dat'; out='$D/bench.png'; \
+title='FRMR pools: pooled/stock speedup, $(date -u +%Y-%m-%d), 2 cores, QEMU TCG, no KVM'" \
+	"$REPO/scripts/bench-plot.gp" || fail=1
+ln -sfn "$D" "$OUT/bench/last"
+cat "$D/bench.txt"
+log "$(( $(now) - t0 ))s; results in $D (guest runs: $run_stock, $run_ours)"
+exit $fail
