@@ -180,7 +180,7 @@ nvme_kill_holder_delete_connected() { # dev ip
 	nvme_connect "$2" && nvme_io_verify 0 || return 1
 	$FRMR_BIN/frmr_churn -d "$1" -P 2 -K 2 -r 2 -H 3 -k > /tmp/hold.txt &
 	pid=$!
-	for t in $(seq 1 $((50 * NVME_SLOW))); do
+	for t in $(seq 1 $((100 * NVME_SLOW))); do
 		[ "$(grep -c holding /tmp/hold.txt)" = 2 ] && break
 		sleep 0.2
 	done
@@ -218,7 +218,7 @@ nvme_rxe_steps() { # dev netdev ip/len rounds
 	step "nvme-rounds-2-$rounds" $(((rounds - 1) * 20 * NVME_SLOW + 10)) \
 		nvme_rounds "$ip" 2 "$rounds"
 	pstep nvme-kernel-pools-hit-rate 30 nvme_hit_rate "$dev" "$rounds" "${H1:-0}" "${M1:-0}"
-	step nvme-kernel-mr-new-key-on-reuse $((40 * NVME_SLOW)) nvme_kernel_key_changes \
+	step nvme-kernel-mr-new-key-on-reuse $((60 * NVME_SLOW)) nvme_kernel_key_changes \
 		"$dev" "$ip"
 	pstep nvme-kernel-pools-hidden-without-dd 20 nvme_kpools_hidden "$dev"
 	pstep nvme-user-kernel-pools-apart $((60 * NVME_SLOW)) nvme_user_kernel_apart "$dev"

@@ -99,3 +99,6 @@ step big-dump-aging 300 $NLDEV test big rxe0
 
 step rxe-delete 30 $RDMA link delete rxe0
 step unload-stack 60 unload_modules
+# frmr_kmr's kernel-only pool and rxe0's pools went with the device: no handle left behind.
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
+step no-pool-leak-reports 10 no_pool_leak_reports

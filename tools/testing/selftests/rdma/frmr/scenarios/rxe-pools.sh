@@ -119,9 +119,12 @@ queued_unpinned() { # dev -> handles queued beyond what pinning keeps
 import json, sys
 print(sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in json.load(sys.stdin)))'
 }
-# Run `rdma ARGS...`, then poll DEV until it has NPOOLS pools (at most LIMIT s). Prints the
-# seconds after the command at which the unpinned queued handles were first seen gone and
-# at which NPOOLS was first seen (-1: never); each time is taken after the dump returned.
+# Run `rdma ARGS...`, then poll DEV until it has NPOOLS pools (at most LIMIT s). Prints, for
+# the unpinned queued handles and for the extra pools, the start time (seconds after the
+# command) of the last dump that still saw them (-1: never seen gone). A dump takes 1-3 s
+# under TCG on a busy host and reads the pools somewhere inside that time, so only a dump
+# that started after the bound and still saw them proves aging late; timing the dump's end
+# would blame aging for a slow dump.
 aging_watch() { # dev npools limit rdma-args...
 	python3 - "$RDMA" "$@" <<'PY'
 import json, subprocess, sys, time
@@ -130,16 +133,21 @@ npools, limit = int(sys.argv[3]), float(sys.argv[4])
 subprocess.run([rdma] + cmd, check=True)
 t0 = time.monotonic()
 drained = gone = -1.0
+seen_queued = seen_pools = 0.0
 while time.monotonic() - t0 < limit:
+    ts = time.monotonic() - t0
     out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
                          check=True, capture_output=True, text=True).stdout
-    t = time.monotonic() - t0
     pools = json.loads(out)
-    if drained < 0 and sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in pools) == 0:
-        drained = t
+    if drained < 0:
+        if sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in pools) == 0:
+            drained = seen_queued
+        else:
+            seen_queued = ts
     if len(pools) == npools:
-        gone = t
+        gone = seen_pools
         break
+    seen_pools = ts
     time.sleep(0.2)
 print(f"{drained:.1f} {gone:.1f}")
 PY
@@ -151,7 +159,7 @@ aging() {
 	[ "$(queued_unpinned rxe3)" -gt 0 ] || { echo "nothing queued to age"; return 1; }
 	read -r drained gone < <(aging_watch rxe3 1 30 resource set frmr_pools dev rxe3 \
 		aging $period)
-	echo "unpinned handles gone after ${drained}s, other pools freed after ${gone}s"
+	echo "unpinned handles last seen by a dump started at ${drained}s, other pools at ${gone}s"
 	pools_show rxe3 -dd
 	within "$drained" $((2 * period + 4)) && within "$gone" $((4 * period + 4)) || return 1
 	[ "$(pool_val rxe3 4 queue)" = 3 ] && [ "$(pool_val rxe3 4 pinned)" = 3 ] &&
@@ -159,7 +167,7 @@ aging() {
 	# unpinned, the last pool goes too
 	read -r drained gone < <(aging_watch rxe3 0 30 resource set frmr_pools dev rxe3 \
 		pinned 0:4:0:0 0)
-	echo "unpinned pool freed after ${gone}s"
+	echo "unpinned pool last seen by a dump started at ${gone}s"
 	within "$gone" $((4 * period + 4))
 }
 pstep aging-drains-keeps-pinned 90 aging
