@@ -12,6 +12,11 @@ set -euo pipefail
 kind=${1:?stock|test}; scen=${2:?scenario}; to=${3:-600}
 SCEN_DIR=$REPO/tools/testing/selftests/rdma/frmr
 [ -f "$SCEN_DIR/scenarios/$scen.sh" ] || die "no scenario $scen"
+# The guest sees the host's root, but guest-run.sh mounts tmpfs over /tmp and /run: a clone
+# there would boot and then write its results into the guest's tmpfs, where nobody reads them.
+case "$(readlink -f "$REPO")/" in
+/tmp/* | /run/*) die "the repository is under /tmp or /run, which the guest hides behind tmpfs: clone it elsewhere (e.g. /root or /work)" ;;
+esac
 run=$OUT/runs/$(date +%Y%m%d-%H%M%S)-$kind-$scen
 mkdir -p "$run"
 ln -sfn "$run" "$OUT/runs/last-$kind-$scen"
