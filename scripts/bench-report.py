@@ -145,7 +145,7 @@ def text(figs, parts, counters, meta):
     out += [f'{k}: {v}' for k, v in meta.items()]
     out += ['speedup = pooled performance / stock performance (>1: pooled faster); each cell:',
             'median [min..max] of the repetitions (n); speedup range = worst..best pairing.',
-            'Steady state: every measurement follows an untimed warm-up that fills the pools.', '']
+            'Steady state: the repetitions of a figure follow one untimed warm-up pass.', '']
     w = max(len(f['label']) for f in figs + parts) + 7
     head = f"{'figure':<{w}} {'stock':>22} {'pooled':>22} {'speedup':>19} {'target':>10}"
     out += [head, '-' * len(head)]
@@ -202,6 +202,14 @@ def main():
     with open(f'{outdir}/plot.dat', 'w') as f:
         f.write(plot_data(figs))
     missing = [f['label'] for f in figs if f['target'] is not None and 'speedup' not in f]
+    # A workload that printed nothing on either side leaves no figure at all: every test with
+    # a target, and the nvme hit counters, must be there.
+    for key in sorted(TARGETS, key=str):
+        if not any(f['test'] == key[0] and (key[1] is None or f['value'] == key[1]) and
+                   'speedup' in f for f in figs):
+            missing.append(f'{key[0]}' + (f' {key[1]}' if key[1] is not None else ''))
+    if 'nvme_pools' not in counters:
+        missing.append('nvme_pools hits')
     if not figs or missing:
         print('missing figures: ' + ', '.join(missing or ['all']), file=sys.stderr)
         sys.exit(1)

@@ -18,4 +18,11 @@ diff -u "$S/bench.txt" "$T/bench.txt"
 python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); assert j["figures"]' "$T/bench.json"
 gnuplot -e "dat='$T/plot.dat'; out='$T/bench.png'; title='sample'" "$REPO/scripts/bench-plot.gp"
 [ -s "$T/bench.png" ]
-log "ok: report and plot of the recorded sample"
+# A workload that printed nothing must fail the report, not vanish from the table.
+grep -v '^pop_push ' "$S/ours.raw" > "$T/no-pop-push.raw"
+if python3 "$REPO/scripts/bench-report.py" "$S/stock.raw" "$T/no-pop-push.raw" "$T" \
+	2> "$T/missing.txt"; then
+	die "the report accepted a run without pop+push figures"
+fi
+grep -q 'missing figures: pop_push 1' "$T/missing.txt"
+log "ok: report and plot of the recorded sample; a missing workload fails the report"

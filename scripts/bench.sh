@@ -34,11 +34,18 @@ build_bench_module() { # verbs|pools
 
 # One guest boot: vmbench=stock|ours selects the RDMA stack; prints the run directory.
 guest() { # stock|ours
-	local rc=0
+	local rc=0 before after
+	before=$(readlink -f "$OUT/runs/last-stock-bench" || true)
 	FRMR_APPEND="vmbench=$1 ${BENCH_REPS:+BENCH_REPS=$BENCH_REPS} \
 ${BENCH_NVME_CYCLES:+BENCH_NVME_CYCLES=$BENCH_NVME_CYCLES}" \
 		"$REPO/scripts/vm-run.sh" stock bench 1200 >&2 || rc=$?
-	readlink -f "$OUT/runs/last-stock-bench"
+	after=$(readlink -f "$OUT/runs/last-stock-bench" || true)
+	# vm-run.sh died before it made a run directory: never report the other boot's figures.
+	if [ -z "$after" ] || [ "$after" = "$before" ]; then
+		log "no guest run was made for the $1 stack"
+		return 1
+	fi
+	echo "$after"
 	return $rc
 }
 
@@ -73,6 +80,10 @@ python3 "$REPO/scripts/bench-report.py" "$D/stock.raw" "$D/ours.raw" "$D" \
 gnuplot -e "dat='$D/plot.dat'; out='$D/bench.png'; \
 title='FRMR pools: pooled/stock speedup, $(date -u +%Y-%m-%d), 2 cores, QEMU TCG, no KVM'" \
 	"$REPO/scripts/bench-plot.gp" || fail=1
+if [ $fail -ne 0 ] && [ -f "$D/bench.txt" ]; then
+	sed -i '1i *** INCOMPLETE: a guest run or the report failed; do not quote these figures ***' \
+		"$D/bench.txt"
+fi
 ln -sfn "$D" "$OUT/bench/last"
 cat "$D/bench.txt"
 log "$(( $(now) - t0 ))s; results in $D (guest runs: $run_stock, $run_ours)"

@@ -8,7 +8,7 @@ PKGS_BUILD="bc flex bison libelf-dev libssl-dev dwarves sparse cpio make xz-util
 	gcc python3 rsync git quilt libmnl-dev pkg-config patch dkms dh-dkms debhelper openssl"
 PKGS_GUEST="qemu-system-x86 busybox-static rdma-core ibverbs-providers ibverbs-utils
 	rdmacm-utils perftest iproute2 nvme-cli libibverbs-dev librdmacm-dev libcap2-bin
-	python3 gnuplot-nox"
+	python3 gnuplot-nox linux-perf"
 
 log() { echo "[install-deps] $*"; }
 

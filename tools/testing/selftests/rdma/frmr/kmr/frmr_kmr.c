@@ -46,8 +46,10 @@ static struct ib_client frmr_kmr_client;
 
 static void frmr_kmr_free(struct frmr_kmr *k)
 {
-	while (k->n)
-		ib_dereg_mr(k->mrs[--k->n]);
+	while (k->n) {
+		ib_dereg_mr(k->mrs[k->n - 1]);
+		k->n--;
+	}
 	ib_dealloc_pd(k->pd);
 	kfree(k);
 }
@@ -79,7 +81,9 @@ static int frmr_kmr_add(struct ib_device *ibdev)
 			frmr_kmr_free(k);
 			goto out_err;
 		}
-		k->mrs[k->n++] = mr;
+		/* __counted_by(n): grow the bound before storing at the new index */
+		k->n++;
+		k->mrs[k->n - 1] = mr;
 	}
 
 	ib_set_client_data(ibdev, &frmr_kmr_client, k);

@@ -14,8 +14,9 @@
 # Every figure is appended to $vmout/bench.raw, one line per repetition:
 #   <test> <param>=<value> rep=<n> iters=<n> ns=<wall time>|MBps=<bandwidth>
 # and counters as "<test> hits=<n> misses=<n>". scripts/bench-report.py reads two such files.
-# Steady state everywhere: every measurement has an untimed warm-up (nvme: cycle 1 is
-# reported apart), so pools are warm when the clock runs.
+# Steady state: the repetitions of each kernel and user MR figure follow one untimed warm-up
+# pass (nvme: cycle 1 is reported apart; ib_write_bw registers its MRs once, before it times),
+# so pools are warm when the clock runs.
 
 STACK=${vmbench:?vmbench=stock|ours on the kernel command line}
 RAW=$vmout/bench.raw
@@ -158,12 +159,11 @@ profile() { # name insmod-args...
 		2>/dev/null | grep -v '^$' > "$vmout/profile-$name.txt"
 	head -25 "$vmout/profile-$name.txt"
 }
-if command -v perf > /dev/null; then
-	V="$BENCH_KO/frmr_bench_verbs.ko dev=rxe0 reps=2"
-	step profile-mr-sg1 300 profile mr-sg1 $V sg=1 max_cpus=0
-	step profile-mr-sg256 300 profile mr-sg256 $V sg=256 max_cpus=0
-	step profile-kmalloc 300 profile kmalloc $V sg=1 mr_iters=1 max_cpus=1
-	[ "$STACK" = ours ] && step profile-pop-push 300 profile pop-push \
-		"$BENCH_KO/frmr_bench_pools.ko" reps=2 max_cpus=1 breakdown=0
-fi
+# perf comes from Debian's linux-perf (scripts/install-deps.sh): a missing one fails the step.
+V="$BENCH_KO/frmr_bench_verbs.ko dev=rxe0 reps=2"
+step profile-mr-sg1 300 profile mr-sg1 $V sg=1 max_cpus=0
+step profile-mr-sg256 300 profile mr-sg256 $V sg=256 max_cpus=0
+step profile-kmalloc 300 profile kmalloc $V sg=1 mr_iters=1 max_cpus=1
+[ "$STACK" = ours ] && step profile-pop-push 300 profile pop-push \
+	"$BENCH_KO/frmr_bench_pools.ko" reps=2 max_cpus=1 breakdown=0
 step bench-raw-written 10 test -s "$RAW"
