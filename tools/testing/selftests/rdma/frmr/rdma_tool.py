@@ -181,6 +181,8 @@ def test_format(dev):
     # The whole default output once more, char for char, from the JSON values.
     out = ok("resource", "show", "frmr_pools", "dev", dev)
     # (counters may move between two dumps: compare the keys and the shape only)
+    check(len(out.split("\n")[:-1]) == len(user),
+          "default output: one line per user pool (%d)" % len(user))
     for line, p in zip(out.split("\n"), user):
         check(line.startswith("dev %s key %s queue " % (dev, p["key"])) and
               line.endswith(" ") and not line.endswith("  "),
