@@ -34,6 +34,33 @@ phase() { # name cmd...
 	return $rc
 }
 
+# CI keeps only what is printed: for every failure of a guest run, print why (the step's last
+# lines, or the console's when the guest ended early, or the kernel reports).
+explain_run() { # run-dir
+	local run=$1 n name f
+	[ -f "$run/results.tap" ] || return 0
+	sed -n 's/^not ok \([0-9]*\) *- \([^ #]*\).*/\1 \2/p' "$run/results.tap" |
+	while read -r n name; do
+		[ -n "$name" ] || { name=$n; n=; }
+		case "$name" in
+		*:guest-finished|*:guest-timeout)
+			echo "    --- $name: last lines of the guest's log, then of its console"
+			tail -10 "$run/guest.log" 2>/dev/null | sed 's/^/    : /'
+			echo "    ---"
+			tail -25 "$run/console.log" 2>/dev/null | sed 's/^/    : /' ;;
+		*:kernel-log-clean)
+			echo "    --- $name"
+			head -40 "$run/reports.txt" 2>/dev/null | sed 's/^/    : /' ;;
+		*)
+			[ -n "$n" ] || continue
+			f=$(ls "$run/steps/$(printf %02d "$n")-"*.log 2>/dev/null | head -1)
+			[ -n "$f" ] || continue
+			echo "    --- step $n $name: $f"
+			tail -15 "$f" | sed 's/^/    : /' ;;
+		esac
+	done
+}
+
 scenario() { # kind name timeout
 	local t0; t0=$(now)
 	echo "=== scenario $2 on the $1 kernel" >&2
@@ -46,6 +73,7 @@ scenario() { # kind name timeout
 		passed=$((passed + p)); failed=$((failed + f))
 		echo "    $p passed, $f failed ($(( $(now) - t0 ))s), logs: $run" >&2
 		grep '^not ok\|# SKIP' "$run/results.tap" | sed 's/^/    | /' >&2
+		explain_run "$run" >&2
 	else
 		failed=$((failed + 1)); echo "not ok - $1:$2 (no result)" >> "$D/results.tap"
 		echo "    FAILED: no result; log: $D/scenario-$1-$2.log" >&2
@@ -64,10 +92,11 @@ if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done
 fi
 if [ $mods -eq 0 ] && [ "${FRMR_SKIP_DKMS:-0}" != 1 ]; then
-	phase dkms "$REPO/scripts/dkms-test.sh"
+	phase dkms "$REPO/scripts/dkms-test.sh" ||
+		explain_run "$(readlink -f "$OUT/runs/last-stock-dkms")" >&2
 fi
 if phase testkernel "$REPO/scripts/build-testkernel.sh"; then
-	for s in $TEST_SCEN; do scenario test "$s" 1200; done
+	for s in $TEST_SCEN; do scenario test "$s" 1500; done
 fi
 echo "results: $D/results.tap, timings: $D/timings.txt" >&2
 echo "$passed passed, $failed failed"
