@@ -12,12 +12,17 @@ RDMA=${RDMA:-$FRMR_BIN/rdma}
 [ -x "$RDMA" ] || RDMA=$(command -v rdma)
 export FRMR_REPO FRMR_SELFTEST FRMR_OUT FRMR_BIN RDMA vmout vmkind vmscenario
 export FRMR_MODS_CORE="ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm"
+# Step and server timeouts are hang guards, written as about twice a step's duration on an idle
+# machine. CI has run the same guests 2.5x slower than that (a busy host: every guest CPU is a
+# host thread), and a timeout must not turn a slow pass into a failure: each one is multiplied
+# by STEP_SLACK. The host's timeout of the whole guest (vm-run.sh) stays the backstop.
+export STEP_SLACK=3
 STEP_N=0
 mkdir -p "$vmout/steps"
 : > "$vmout/results.tap"
 
 step() { # name timeout cmd...
-	local name=$1 to=$2 t0 rc
+	local name=$1 to=$(($2 * STEP_SLACK)) t0 rc
 	shift 2
 	STEP_N=$((STEP_N + 1))
 	local logf; logf=$(printf '%s/steps/%02d-%s.log' "$vmout" "$STEP_N" "$name")
@@ -146,7 +151,7 @@ netdev_veth() { # name peer cidr peercidr
 
 # Run a server in the background and a client against it; the server never outlives the client.
 server_client() { # timeout "server cmd" "client cmd"
-	local to=$1 srv=$2 cli=$3 spid rc
+	local to=$(($1 * STEP_SLACK)) srv=$2 cli=$3 spid rc
 	timeout -k 2 "$to" bash -c "$srv" &
 	spid=$!
 	sleep 1.5

@@ -123,16 +123,24 @@ step stock-stack-is-stock 60 check_loaded stock ib_core ib_uverbs ib_cm rdma_cm
 step stock-unload 300 unload_all
 
 sums_iproute2 > /tmp/iproute2.before
+# Seconds since the step began, before each phase of a long step (install and removal take
+# minutes under TCG, mostly depmod).
+at() { echo "[+$(($(date +%s) - T0))s] $*"; }
 install_pkgs() {
+	T0=$(date +%s)
 	mkdir -p /etc/dkms && touch /etc/dkms/no-autoinstall
+	at "dpkg -i"
 	DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB_DKMS" "$DEB_RDMA" || return 1
 	rm -f /etc/dkms/no-autoinstall
+	at "dkms add"
 	dkms add -m frmr-pools -v "$DKV" || return 1
 	[ -d "$PREBUILT" ] || { echo "no host dkms build at $PREBUILT"; return 1; }
 	cp -a "$PREBUILT" "/var/lib/dkms/frmr-pools/$DKV/"
 	dkms status -m frmr-pools
 	dkms status -m frmr-pools -v "$DKV" -k "$K" | grep -q ': built' || return 1
+	at "dkms install"
 	dkms install -m frmr-pools -v "$DKV" -k "$K" || return 1
+	at "installed"
 	dkms status -m frmr-pools -v "$DKV" -k "$K" | grep -q ': installed'
 }
 step install-packages 600 install_pkgs || exit 0
@@ -172,7 +180,10 @@ step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
 step ours-unload 300 unload_all
 
 remove_pkgs() {
+	T0=$(date +%s)
+	at "dpkg -r"
 	DEBIAN_FRONTEND=noninteractive dpkg -r frmr-pools-dkms frmr-pools-rdma || return 1
+	at "removed"
 	[ -z "$(dkms status -m frmr-pools)" ] || { dkms status; return 1; }
 	ls -la "/lib/modules/$K/updates/dkms/" 2>/dev/null
 	[ -z "$(ls "/lib/modules/$K/updates/dkms/" 2>/dev/null)" ] || return 1

@@ -176,7 +176,7 @@ pstep aging-drains-keeps-pinned 90 aging
 kill_then_delete() {
 	$FRMR_BIN/frmr_churn -d rxe0 -P 2 -K 2 -r 3 -H 4 -k > /tmp/hold.txt &
 	local pid=$! t
-	for t in $(seq 1 50); do
+	for t in $(seq 1 $((50 * STEP_SLACK))); do
 		[ "$(grep -c holding /tmp/hold.txt)" = 2 ] && break
 		sleep 0.2
 	done
