@@ -36,3 +36,13 @@ pstep() { # name timeout cmd...
 no_pool_leak_reports() {
 	! dmesg | grep -E 'FRMR pool key .*handles still in use'
 }
+
+# frmr_stale_rkey with rdma_rxe's frmr_max_reuse lowered to MAX_REUSE on a fresh 3-page pool of
+# DEV (--exact: the index changes every MAX_REUSE registrations); the default 255 is restored.
+stale_rkey_max_reuse() { # dev max_reuse cycles
+	local p=/sys/module/rdma_rxe/parameters/frmr_max_reuse rc
+	echo "$2" > $p && "$FRMR_BIN/frmr_stale_rkey" -d "$1" -g 1 -n "$3" -p 3 --exact
+	rc=$?
+	echo 255 > $p
+	return $rc
+}

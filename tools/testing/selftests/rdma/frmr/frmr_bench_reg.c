@@ -14,18 +14,12 @@
  * and exits 0 if every verb succeeded.
  */
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
-#include <infiniband/verbs.h>
+#include "frmr_verbs.h"
 
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		 IBV_ACCESS_REMOTE_READ)
-
-#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
 
 static uint64_t now_ns(void)
 {
@@ -33,23 +27,6 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static struct ibv_context *open_dev(const char *name)
-{
-	struct ibv_device **list = ibv_get_device_list(NULL);
-	struct ibv_context *ctx = NULL;
-	int i;
-
-	if (!list)
-		die("ibv_get_device_list: %m\n");
-	for (i = 0; list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), name))
-			ctx = ibv_open_device(list[i]);
-	ibv_free_device_list(list);
-	if (!ctx)
-		die("cannot open RDMA device %s\n", name);
-	return ctx;
 }
 
 static void pairs(struct ibv_pd *pd, void *buf, size_t size, long iters)
@@ -87,7 +64,7 @@ int main(int argc, char **argv)
 	}
 	if (optind == argc || reps < 1)
 		die("usage: %s [-d DEV] [-r REPS] SIZE:ITERS...\n", argv[0]);
-	ctx = open_dev(dev);
+	ctx = frmr_open_device(dev);
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("ibv_alloc_pd: %m\n");

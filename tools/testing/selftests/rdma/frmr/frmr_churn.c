@@ -23,20 +23,13 @@
  * -k: then register one MR per size, print "holding", and wait to be killed
  * (for tests that remove the device under a dead process's MRs).
  */
-#include <errno.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <infiniband/verbs.h>
+#include "frmr_verbs.h"
 
-#define PAGE	4096
 #define MAXK	8
 #define MAXH	64
-
-#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
 
 static const int access_list[] = {
 	IBV_ACCESS_LOCAL_WRITE,
@@ -59,24 +52,17 @@ static int run_proc(const char *dev, int p, int P, int K, int rounds, int H,
 	unsigned long long hits[MAXK] = {};
 	int maxh[MAXK] = {};
 	struct ibv_mr *mrs[MAXH];
-	struct ibv_device **list;
 	struct ibv_context *ctx;
 	uint64_t s = seed * 7919 + p;
 	size_t maxlen = (size_t)PAGE << (p + (K - 1) * P);
 	struct ibv_pd *pd;
-	int i, k, r, j;
+	int k, r, j;
 	void *buf;
 
-	list = ibv_get_device_list(NULL);
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), dev))
-			break;
-	if (!list || !list[i])
-		die("no device %s\n", dev);
-	ctx = ibv_open_device(list[i]);
-	pd = ctx ? ibv_alloc_pd(ctx) : NULL;
+	ctx = frmr_open_device(dev);
+	pd = ibv_alloc_pd(ctx);
 	if (!pd)
-		die("open %s\n", dev);
+		die("alloc_pd %s\n", dev);
 	if (posix_memalign(&buf, PAGE, maxlen))
 		die("memory\n");
 	memset(buf, 0, maxlen);
@@ -126,7 +112,6 @@ static int run_proc(const char *dev, int p, int P, int K, int rounds, int H,
 	}
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	ibv_free_device_list(list);
 	free(buf);
 	return 0;
 }

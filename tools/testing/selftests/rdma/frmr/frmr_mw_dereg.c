@@ -16,81 +16,12 @@
  * Usage: frmr_mw_dereg [-d DEV] [-g GID_INDEX] [-n CYCLES] [-p PAGES]
  * Exit status 0 when every check held; the last line is a summary.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <infiniband/verbs.h>
+#include "frmr_verbs.h"
 
-#define PAGE		4096
 #define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 			 IBV_ACCESS_MW_BIND)
-
-static struct ibv_cq *cq;
-static struct ibv_qp *qp;
-static int failures;
-
-#define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
-#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
-
-static void qp_to_self(union ibv_gid *gid, int gid_index)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		die("modify INIT: %s\n", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = qp->qp_num;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = *gid;
-	a.ah_attr.grh.sgid_index = gid_index;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		die("modify RTR: %s\n", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.max_rd_atomic = 1;
-	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-			  IBV_QP_MAX_QP_RD_ATOMIC))
-		die("modify RTS: %s\n", strerror(errno));
-}
-
-static struct ibv_wc wait_wc(void)
-{
-	struct timespec t0, t;
-	struct ibv_wc wc;
-	int n;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		n = ibv_poll_cq(cq, 1, &wc);
-		if (n < 0)
-			die("poll_cq\n");
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			die("no completion within 20 s\n");
-	} while (!n);
-	return wc;
-}
 
 static struct ibv_mr *reg(struct ibv_pd *pd, void *buf, size_t len)
 {
@@ -112,9 +43,10 @@ int main(int argc, char **argv)
 	struct ibv_mr *a, *b, *cmr, *src;
 	unsigned char *buf, *bbuf, *sbuf;
 	const char *dev = "rxe0";
-	struct ibv_device **list;
 	struct ibv_context *ctx;
 	union ibv_gid gid;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp;
 	struct ibv_pd *pd;
 	struct ibv_mw *mw;
 	struct ibv_wc wc;
@@ -142,15 +74,9 @@ int main(int argc, char **argv)
 		die("bad parameters\n");
 	len = (size_t)pages * PAGE;
 
-	list = ibv_get_device_list(NULL);
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), dev))
-			break;
-	if (!list || !list[i])
-		die("no device %s\n", dev);
-	ctx = ibv_open_device(list[i]);
-	if (!ctx || ibv_query_gid(ctx, 1, gid_index, &gid))
-		die("open/query_gid %s\n", dev);
+	ctx = frmr_open_device(dev);
+	if (ibv_query_gid(ctx, 1, gid_index, &gid))
+		die("query_gid %s %d\n", dev, gid_index);
 	pd = ibv_alloc_pd(ctx);
 	cq = pd ? ibv_create_cq(ctx, 16, NULL, NULL, 0) : NULL;
 	qa.send_cq = cq;
@@ -158,7 +84,7 @@ int main(int argc, char **argv)
 	qp = cq ? ibv_create_qp(pd, &qa) : NULL;
 	if (!qp)
 		die("pd/cq/qp: %s\n", strerror(errno));
-	qp_to_self(&gid, gid_index);
+	frmr_qp_to_rts(qp, qp->qp_num, &gid, gid_index);
 	if (posix_memalign((void **)&buf, PAGE, len) ||
 	    posix_memalign((void **)&bbuf, PAGE, len) ||
 	    posix_memalign((void **)&sbuf, PAGE, PAGE))
@@ -192,7 +118,7 @@ int main(int argc, char **argv)
 		bind.bind_info.mr = a;
 		if (ibv_bind_mw(qp, mw, &bind))
 			die("bind_mw: %s\n", strerror(errno));
-		wc = wait_wc();
+		wc = frmr_wait_wc(cq);
 		if (wc.status != IBV_WC_SUCCESS)
 			die("bind_mw completion: %s\n", ibv_wc_status_str(wc.status));
 
@@ -211,7 +137,7 @@ int main(int argc, char **argv)
 		wr.wr.rdma.rkey = mw->rkey;
 		if (ibv_post_send(qp, &wr, &bad))
 			die("post_send: %s\n", strerror(errno));
-		wc = wait_wc();
+		wc = frmr_wait_wc(cq);
 		if (wc.status != IBV_WC_SUCCESS)
 			fail("cycle %d: write through the window: %s\n", i,
 			     ibv_wc_status_str(wc.status));
@@ -239,7 +165,6 @@ int main(int argc, char **argv)
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	ibv_free_device_list(list);
 	printf("%d cycles, %d failures\n", cycles, failures);
 	return failures ? 1 : 0;
 }

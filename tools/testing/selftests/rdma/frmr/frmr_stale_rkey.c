@@ -17,17 +17,10 @@
  *                        [-m MAX_REUSE] [--exact]
  * Exit status 0 when every check held; the last line is a summary.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <infiniband/verbs.h>
+#include "frmr_verbs.h"
 
-#define PAGE		4096
 #define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE)
 
 static struct ibv_context *ctx;
@@ -36,53 +29,6 @@ static struct ibv_cq *cq;
 static struct ibv_qp *qp[2];
 static union ibv_gid gid;
 static int gid_index = 1;
-static int failures;
-
-#define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
-#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
-
-static void qp_to_rts(struct ibv_qp *q, uint32_t dest_qpn)
-{
-	struct ibv_qp_attr a = {
-		.qp_state = IBV_QPS_INIT,
-		.pkey_index = 0,
-		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
-	};
-
-	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
-			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
-		die("modify INIT: %s\n", strerror(errno));
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTR;
-	a.path_mtu = IBV_MTU_1024;
-	a.dest_qp_num = dest_qpn;
-	a.rq_psn = 0;
-	a.max_dest_rd_atomic = 1;
-	a.min_rnr_timer = 12;
-	a.ah_attr.is_global = 1;
-	a.ah_attr.grh.dgid = gid;
-	a.ah_attr.grh.sgid_index = gid_index;
-	a.ah_attr.grh.hop_limit = 1;
-	a.ah_attr.port_num = 1;
-	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
-			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
-			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
-		die("modify RTR: %s\n", strerror(errno));
-
-	memset(&a, 0, sizeof(a));
-	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
-	a.rnr_retry = 7;
-	a.sq_psn = 0;
-	a.max_rd_atomic = 1;
-	if (ibv_modify_qp(q, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
-			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
-			  IBV_QP_MAX_QP_RD_ATOMIC))
-		die("modify RTS: %s\n", strerror(errno));
-}
 
 static void qps_reset(void)
 {
@@ -95,8 +41,8 @@ static void qps_reset(void)
 			die("modify RESET: %s\n", strerror(errno));
 	while (ibv_poll_cq(cq, 1, &wc) > 0)
 		;
-	qp_to_rts(qp[0], qp[1]->qp_num);
-	qp_to_rts(qp[1], qp[0]->qp_num);
+	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
+	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
 }
 
 /* One signalled RDMA WRITE from qp[0]; returns the completion status. */
@@ -111,22 +57,10 @@ static enum ibv_wc_status rdma_write(struct ibv_mr *src, uint64_t raddr,
 		.opcode = IBV_WR_RDMA_WRITE, .send_flags = IBV_SEND_SIGNALED,
 		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
 	}, *bad;
-	struct timespec t0, t;
-	struct ibv_wc wc;
-	int n;
 
 	if (ibv_post_send(qp[0], &wr, &bad))
 		die("post_send: %s\n", strerror(errno));
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do {
-		n = ibv_poll_cq(cq, 1, &wc);
-		if (n < 0)
-			die("poll_cq\n");
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			die("no completion within 20 s\n");
-	} while (!n);
-	return wc.status;
+	return frmr_wait_wc(cq).status;
 }
 
 static int read_max_reuse(void)
@@ -160,7 +94,6 @@ int main(int argc, char **argv)
 	const char *dev = "rxe0";
 	int cycles = 300, pages = 24, max_reuse = 0, exact = 0;
 	int c, i, run = 0, retirements = 0, first_run = 1;
-	struct ibv_device **list;
 	struct ibv_qp_init_attr qa = {
 		.qp_type = IBV_QPT_RC,
 		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
@@ -188,15 +121,9 @@ int main(int argc, char **argv)
 		die("frmr_max_reuse unknown (%d): is rdma_rxe pooled?\n", max_reuse);
 	len = (size_t)pages * PAGE;
 
-	list = ibv_get_device_list(NULL);
-	for (i = 0; list && list[i]; i++)
-		if (!strcmp(ibv_get_device_name(list[i]), dev))
-			break;
-	if (!list || !list[i])
-		die("no device %s\n", dev);
-	ctx = ibv_open_device(list[i]);
-	if (!ctx || ibv_query_gid(ctx, 1, gid_index, &gid))
-		die("open/query_gid %s\n", dev);
+	ctx = frmr_open_device(dev);
+	if (ibv_query_gid(ctx, 1, gid_index, &gid))
+		die("query_gid %s %d\n", dev, gid_index);
 	pd = ibv_alloc_pd(ctx);
 	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
 	if (!pd || !cq)
@@ -206,8 +133,8 @@ int main(int argc, char **argv)
 	qp[1] = ibv_create_qp(pd, &qa);
 	if (!qp[0] || !qp[1])
 		die("create_qp: %s\n", strerror(errno));
-	qp_to_rts(qp[0], qp[1]->qp_num);
-	qp_to_rts(qp[1], qp[0]->qp_num);
+	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
+	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
 
 	if (posix_memalign((void **)&buf, PAGE, len) ||
 	    posix_memalign((void **)&sbuf, PAGE, PAGE))
@@ -288,7 +215,6 @@ int main(int argc, char **argv)
 	ibv_destroy_cq(cq);
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
-	ibv_free_device_list(list);
 	free(buf);
 	free(sbuf);
 	return failures ? 1 : 0;

@@ -4,6 +4,7 @@
 # lowered to 5, one churn process, link delete, then 3 nvme-rdma rounds, link delete while
 # connected after killing a process holding user MRs, unload (the kmemleak scan follows).
 
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
 step load-our-modules 120 load_modules
 setup_netdevs() { netdev_dummy dum5 10.50.0.1/24 && netdev_dummy dum6 10.60.0.1/24; }
 step netdevs 20 setup_netdevs
@@ -11,16 +12,8 @@ step rxe-add 30 bash -c "$RDMA link add rxe5 type rxe netdev dum5 &&
 	$RDMA link add rxe6 type rxe netdev dum6"
 step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe5 -R -s 65536 -n 100 -F" \
 	"ib_write_bw -d rxe5 -R -s 65536 -n 100 -F 10.50.0.1"
-short_stale() {
-	echo 5 > /sys/module/rdma_rxe/parameters/frmr_max_reuse &&
-		$FRMR_BIN/frmr_stale_rkey -d rxe6 -g 1 -n 20 -p 3 --exact
-	local rc=$?
-	echo 255 > /sys/module/rdma_rxe/parameters/frmr_max_reuse
-	return $rc
-}
-step stale-rkey-20-max-reuse-5 180 short_stale
+step stale-rkey-20-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 20
 step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
-. "$FRMR_SELFTEST/frmr-pools-lib.sh"
 POOLS_TOOL=0
 pools_supported rxe6 && POOLS_TOOL=1
 pstep pools-rxe6 10 pools_show rxe6 -dd

@@ -75,14 +75,7 @@ step mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
 # frmr_max_reuse registrations. 300 cycles cross one retirement at the default 255.
 step stale-rkey-300 300 $FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 300 -p 24 --exact
 # A lower threshold retires more often; the index changes every 7 registrations.
-lower_reuse() {
-	echo 7 > /sys/module/rdma_rxe/parameters/frmr_max_reuse &&
-		$FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 40 -p 3 --exact
-	local rc=$?
-	echo 255 > /sys/module/rdma_rxe/parameters/frmr_max_reuse
-	return $rc
-}
-step stale-rkey-max-reuse-7 120 lower_reuse
+step stale-rkey-max-reuse-7 120 stale_rkey_max_reuse rxe2 7 40
 step max-reuse-param-range 10 bash -c '
 	p=/sys/module/rdma_rxe/parameters/frmr_max_reuse
 	! echo 0 > $p && ! echo 256 > $p && [ "$(cat $p)" = 255 ]'

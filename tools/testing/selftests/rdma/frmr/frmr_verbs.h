@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
+/*
+ * frmr_verbs.h - what the FRMR pool test programs share: their error
+ * reporting, opening a device by name, walking an RC QP to RTS and waiting
+ * for one completion. Each program is a single translation unit.
+ *
+ * Exit status of every program: 0 when every check held, 1 when a check
+ * failed (fail()), 2 when the test itself could not run (die()).
+ */
+#ifndef FRMR_VERBS_H
+#define FRMR_VERBS_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <infiniband/verbs.h>
+
+#define PAGE	4096
+
+static int failures __attribute__((unused));
+
+#define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
+#define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
+
+/* The device named @name, opened; dies when there is none. */
+static inline struct ibv_context *frmr_open_device(const char *name)
+{
+	struct ibv_device **list = ibv_get_device_list(NULL);
+	struct ibv_context *ctx = NULL;
+	int i;
+
+	if (!list)
+		die("ibv_get_device_list: %s\n", strerror(errno));
+	for (i = 0; list[i]; i++)
+		if (!strcmp(ibv_get_device_name(list[i]), name))
+			break;
+	if (!list[i])
+		die("no RDMA device %s\n", name);
+	ctx = ibv_open_device(list[i]);
+	if (!ctx)
+		die("cannot open RDMA device %s: %s\n", name, strerror(errno));
+	/* an opened device stays valid after its list is freed */
+	ibv_free_device_list(list);
+	return ctx;
+}
+
+/*
+ * RESET -> INIT -> RTR -> RTS for an RC QP on port 1 that sends to
+ * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote writes allowed.
+ */
+static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
+				  const union ibv_gid *gid, int gid_index)
+{
+	struct ibv_qp_attr a = {
+		.qp_state = IBV_QPS_INIT,
+		.port_num = 1,
+		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+	};
+
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
+			  IBV_QP_PORT | IBV_QP_ACCESS_FLAGS))
+		die("modify INIT: %s\n", strerror(errno));
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTR;
+	a.path_mtu = IBV_MTU_1024;
+	a.dest_qp_num = dest_qpn;
+	a.max_dest_rd_atomic = 1;
+	a.min_rnr_timer = 12;
+	a.ah_attr.is_global = 1;
+	a.ah_attr.grh.dgid = *gid;
+	a.ah_attr.grh.sgid_index = gid_index;
+	a.ah_attr.grh.hop_limit = 1;
+	a.ah_attr.port_num = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU |
+			  IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
+			  IBV_QP_MAX_DEST_RD_ATOMIC | IBV_QP_MIN_RNR_TIMER))
+		die("modify RTR: %s\n", strerror(errno));
+
+	memset(&a, 0, sizeof(a));
+	a.qp_state = IBV_QPS_RTS;
+	a.timeout = 14;
+	a.retry_cnt = 7;
+	a.rnr_retry = 7;
+	a.max_rd_atomic = 1;
+	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
+			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
+			  IBV_QP_MAX_QP_RD_ATOMIC))
+		die("modify RTS: %s\n", strerror(errno));
+}
+
+/* The next completion on @cq; dies after 20 s without one. */
+static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
+{
+	struct timespec t0, t;
+	struct ibv_wc wc;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		n = ibv_poll_cq(cq, 1, &wc);
+		if (n < 0)
+			die("poll_cq\n");
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec > 20)
+			die("no completion within 20 s\n");
+	} while (!n);
+	return wc;
+}
+
+#endif /* FRMR_VERBS_H */
