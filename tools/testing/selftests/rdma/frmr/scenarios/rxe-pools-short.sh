@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools-short: the short form of rxe-pools and rxe-nvme for the test kernel (KASAN,
-# lockdep, kmemleak): perftest -R on pooled MRs, ~20 stale-rkey cycles with frmr_max_reuse
+# lockdep, kmemleak): perftest -R on pooled MRs, 100 stale-rkey cycles with frmr_max_reuse
 # lowered to 5, one churn process, link delete, then 3 nvme-rdma rounds, link delete while
 # connected after killing a process holding user MRs, unload (the kmemleak scan follows).
 
@@ -12,7 +12,7 @@ step rxe-add 30 bash -c "$RDMA link add rxe5 type rxe netdev dum5 &&
 	$RDMA link add rxe6 type rxe netdev dum6"
 step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe5 -R -s 65536 -n 100 -F" \
 	"ib_write_bw -d rxe5 -R -s 65536 -n 100 -F 10.50.0.1"
-step stale-rkey-20-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 20
+step stale-rkey-100-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 100
 step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
 POOLS_TOOL=0
 pools_supported rxe6 && POOLS_TOOL=1
