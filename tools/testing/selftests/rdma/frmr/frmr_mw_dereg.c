@@ -166,5 +166,5 @@ int main(int argc, char **argv)
 	ibv_dealloc_pd(pd);
 	ibv_close_device(ctx);
 	printf("%d cycles, %d failures\n", cycles, failures);
-	return failures ? 1 : 0;
+	return frmr_exit_status();
 }

@@ -149,13 +149,26 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "d:g:n:p:m:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'd': dev = optarg; break;
-		case 'g': gid_index = atoi(optarg); break;
-		case 'n': cycles = atoi(optarg); break;
-		case 'p': pages = atoi(optarg); break;
-		case 'm': max_reuse = atoi(optarg); break;
-		case 'x': exact = 1; break;
-		default: die("bad option\n");
+		case 'd':
+			dev = optarg;
+			break;
+		case 'g':
+			gid_index = atoi(optarg);
+			break;
+		case 'n':
+			cycles = atoi(optarg);
+			break;
+		case 'p':
+			pages = atoi(optarg);
+			break;
+		case 'm':
+			max_reuse = atoi(optarg);
+			break;
+		case 'x':
+			exact = 1;
+			break;
+		default:
+			die("bad option\n");
 		}
 	}
 	if (!max_reuse)
@@ -171,7 +184,8 @@ int main(int argc, char **argv)
 	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
 	if (!pd || !cq)
 		die("pd/cq\n");
-	qa.send_cq = qa.recv_cq = cq;
+	qa.send_cq = cq;
+	qa.recv_cq = cq;
 	qp[0] = ibv_create_qp(pd, &qa);
 	qp[1] = ibv_create_qp(pd, &qa);
 	if (!qp[0] || !qp[1])
@@ -260,5 +274,5 @@ int main(int argc, char **argv)
 	ibv_close_device(ctx);
 	free(buf);
 	free(sbuf);
-	return failures ? 1 : 0;
+	return frmr_exit_status();
 }

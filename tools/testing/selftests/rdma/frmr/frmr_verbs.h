@@ -19,10 +19,16 @@
 
 #define PAGE	4096
 
-static int failures __attribute__((unused));
+static int failures;
 
 #define fail(...) do { fprintf(stderr, "FAIL: " __VA_ARGS__); failures++; } while (0)
 #define die(...) do { fprintf(stderr, "ERROR: " __VA_ARGS__); exit(2); } while (0)
+
+/* The exit status of a program that ran to its end. */
+static inline int frmr_exit_status(void)
+{
+	return failures ? 1 : 0;
+}
 
 /* The device named @name, opened; dies when there is none. */
 static inline struct ibv_context *frmr_open_device(const char *name)
