@@ -46,3 +46,29 @@ stale_rkey_max_reuse() { # dev max_reuse cycles
 	echo 255 > $p
 	return $rc
 }
+
+# Every pool of DEV is quiet and whole: nothing in use, and created - destroyed - dropped ==
+# queue (the core's invariant). Prints the pools.
+pools_quiet_whole() { # dev
+	pools_json "$1" | python3 -c '
+import json, sys
+bad = 0
+for p in json.load(sys.stdin):
+    c = {k: int(p[k]) for k in ("queue", "in_use", "drv_created", "drv_destroyed", "drv_dropped")}
+    ok = c["in_use"] == 0 and c["drv_created"] - c["drv_destroyed"] - c["drv_dropped"] == c["queue"]
+    print(("ok  " if ok else "BAD ") + p["key"], c)
+    bad += not ok
+sys.exit(bad != 0)'
+}
+
+# Allocation failures on demand for fail-nth loops (test kernel): probability 0 keeps random
+# injection off; sleeping allocations count too.
+arm_failslab() {
+	local d=/sys/kernel/debug/failslab
+	[ -d $d ] || { echo "no failslab in debugfs"; return 1; }
+	echo N > $d/ignore-gfp-wait
+	echo 0 > $d/verbose
+	echo 0 > $d/probability
+	echo -1 > $d/times
+	echo "failslab armed: ignore-gfp-wait=$(cat $d/ignore-gfp-wait)"
+}

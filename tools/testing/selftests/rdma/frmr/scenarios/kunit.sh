@@ -2,16 +2,7 @@
 # kunit (test kernel): the KUnit suites of the project, with failslab armed for fail-nth loops,
 # then a short rxe smoke and a kmemleak scan (done by guest-run.sh).
 
-arm_failslab() {
-	local d=/sys/kernel/debug/failslab
-	[ -d $d ] || { echo "no failslab in debugfs"; return 1; }
-	# fail-nth only: probability 0 keeps random injection off; sleeping allocations count.
-	echo N > $d/ignore-gfp-wait
-	echo 0 > $d/verbose
-	echo 0 > $d/probability
-	echo -1 > $d/times
-	echo "failslab armed: ignore-gfp-wait=$(cat $d/ignore-gfp-wait)"
-}
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
 # The concurrency cases need two CPUs really running at once (vm-run.sh gives the guest two).
 step two-cpus-online 10 bash -c 'echo "online: $(cat /sys/devices/system/cpu/online)"; [ "$(nproc)" -ge 2 ]'
 step failslab-arm 10 arm_failslab

@@ -14,6 +14,11 @@ step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe5 -R -s 65536 -n 100
 	"ib_write_bw -d rxe5 -R -s 65536 -n 100 -F 10.50.0.1"
 step stale-rkey-100-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 100
 step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
+# Every allocation of a registration (pool miss and hit) and of a deregistration fails once:
+# errors on the way drop or push the handle, nothing stays in use, nothing leaks (kmemleak).
+step failslab-arm 10 arm_failslab
+failnth() { $FRMR_BIN/frmr_failnth -d rxe6 -p 5 && pools_quiet_whole rxe6; }
+step failnth-reg-dereg 300 failnth
 POOLS_TOOL=0
 pools_supported rxe6 && POOLS_TOOL=1
 pstep pools-rxe6 10 pools_show rxe6 -dd
