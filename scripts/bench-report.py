@@ -56,7 +56,9 @@ def parse(path):
                 continue
             m = COUNTER.match(line)
             if m:
-                counters[m.group(1)] = (int(m.group(2)), int(m.group(3)))
+                # one line per guest: a report over several guests adds them up
+                h, n = counters.get(m.group(1), (0, 0))
+                counters[m.group(1)] = (h + int(m.group(2)), n + int(m.group(3)))
     return meas, counters
 
 

@@ -166,4 +166,13 @@ step profile-mr-sg256 300 profile mr-sg256 $V sg=256 max_cpus=0
 step profile-kmalloc 300 profile kmalloc $V sg=1 mr_iters=1 max_cpus=1
 [ "$STACK" = ours ] && step profile-pop-push 300 profile pop-push \
 	"$BENCH_KO/frmr_bench_pools.ko" reps=2 max_cpus=1 breakdown=0
+# User MR pairs at 1 MiB: the process may run on either CPU, so both are sampled.
+profile_user_mr() {
+	perf record -q -e cpu-clock -a -o /tmp/perf.data -- \
+		"$FRMR_BIN/frmr_bench_reg" -d rxe0 -r 3 1048576:300 || return 1
+	perf report -i /tmp/perf.data --stdio --no-children --sort sym --percent-limit 0.8 \
+		2>/dev/null | grep -v '^$' > "$vmout/profile-user-mr-1m.txt"
+	head -25 "$vmout/profile-user-mr-1m.txt"
+}
+step profile-user-mr-1m 300 profile_user_mr
 step bench-raw-written 10 test -s "$RAW"
