@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# bench: one half of `make bench` (scripts/bench.sh boots this scenario twice, with the same
-# guest configuration): vmbench=stock on the kernel command line loads the in-box Debian RDMA
+# bench: one guest of `make bench` (scripts/bench.sh boots this scenario alternately for each
+# stack, with the same guest configuration): vmbench=stock on the kernel command line loads the in-box Debian RDMA
 # modules (proved not ours by build id), vmbench=ours loads ours. Both run the same workloads
 # on rxe0 over a dummy netdev, in this order:
 #   1. kernel ib_alloc_mr(MEM_REG) + ib_dereg_mr by max_num_sg, and kmalloc(64) + kfree on
@@ -23,10 +23,10 @@ RAW=$vmout/bench.raw
 BENCH_KO=$FRMR_OUT/bench-modules
 REPS=${BENCH_REPS:-5}
 NVME_CYCLES=${BENCH_NVME_CYCLES:-5}
-NQN=nqn.2024-11.io.frmr:bench
-HOSTNQN=nqn.2024-11.io.frmr:bench-host
-CFG=/sys/kernel/config/nvmet
-export STACK RAW BENCH_KO REPS NVME_CYCLES NQN HOSTNQN CFG
+export STACK RAW BENCH_KO REPS NVME_CYCLES
+# the nvmet target, the namespace lookup and the kernel pools' counters of rxe-nvme
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
+. "$FRMR_SELFTEST/nvme-lib.sh"
 : > "$RAW"
 echo "bench: stack $STACK"
 
@@ -81,37 +81,11 @@ step write-bw $((REPS * 70)) write_bw
 
 nvme_setup() {
 	modprobe -a nvmet nvmet-rdma nvme-rdma &&
-		modprobe null_blk nr_devices=1 memory_backed=1 gb=1 || return 1
-	mountpoint -q /sys/kernel/config || mount -t configfs configfs /sys/kernel/config
-	mkdir $CFG/subsystems/$NQN && echo 1 > $CFG/subsystems/$NQN/attr_allow_any_host &&
-	mkdir $CFG/subsystems/$NQN/namespaces/1 &&
-	echo /dev/nullb0 > $CFG/subsystems/$NQN/namespaces/1/device_path &&
-	echo 1 > $CFG/subsystems/$NQN/namespaces/1/enable &&
-	mkdir $CFG/ports/1 && echo rdma > $CFG/ports/1/addr_trtype &&
-	echo ipv4 > $CFG/ports/1/addr_adrfam && echo 10.10.0.1 > $CFG/ports/1/addr_traddr &&
-	echo 4420 > $CFG/ports/1/addr_trsvcid &&
-	ln -s $CFG/subsystems/$NQN $CFG/ports/1/subsystems/$NQN
+		modprobe null_blk nr_devices=1 memory_backed=1 gb=1 && nvmet_setup 10.10.0.1
 }
 step nvme-setup 60 nvme_setup
 
-# "hits misses" summed over rxe0's kernel-only pools (the ones nvme-rdma's MRs come from).
-kpools_hits_misses() {
-	$RDMA -j -dd resource show frmr_pools dev rxe0 | python3 -c '
-import json, sys
-h = m = 0
-for p in json.load(sys.stdin):
-    if int(p.get("kernel_vendor_key", 0)):
-        h += int(p["drv_hits"]); m += int(p["drv_misses"])
-print(h, m)'
-}
-nvme_ns_present() {
-	local s
-	for s in /sys/class/nvme-subsystem/nvme-subsys*; do
-		[ "$(cat $s/subsysnqn 2>/dev/null)" = $NQN ] || continue
-		ls -d $s/nvme*n1 >/dev/null 2>&1 && return 0
-	done
-	return 1
-}
+nvme_ns_present() { [ -n "$(nvme_dev)" ]; }
 ns_now() { date +%s%N; }
 # One cycle: time `nvme connect` (2 I/O queues), wait (untimed) for the namespace so that the
 # disconnect does not race the scan, time `nvme disconnect`.
@@ -119,13 +93,13 @@ nvme_cycle() { # cycle
 	local t0 t1 t2 i name=nvme
 	[ "$1" = 1 ] && name=nvme_first
 	t0=$(ns_now)
-	timeout -k 5 60 nvme connect -t rdma -a 10.10.0.1 -s 4420 -n $NQN -q $HOSTNQN -i 2 ||
+	timeout -k 5 60 nvme connect -t rdma -a 10.10.0.1 -s 4420 -n $NVME_NQN -q $NVME_HOSTNQN -i 2 ||
 		return 1
 	t1=$(ns_now)
 	for i in $(seq 1 200); do nvme_ns_present && break; sleep 0.1; done
 	nvme_ns_present || { echo "no namespace after connect"; return 1; }
 	t2=$(ns_now)
-	timeout -k 5 60 nvme disconnect -n $NQN > /dev/null || return 1
+	timeout -k 5 60 nvme disconnect -n $NVME_NQN > /dev/null || return 1
 	echo "${name}_connect queues=2 rep=$(($1 - 2 < 0 ? 0 : $1 - 2)) iters=1 ns=$((t1 - t0))"
 	echo "${name}_disconnect queues=2 rep=$(($1 - 2 < 0 ? 0 : $1 - 2)) iters=1 ns=$(($(ns_now) - t2))"
 }
@@ -134,10 +108,10 @@ nvme_cycles() {
 	for c in $(seq 1 $NVME_CYCLES); do
 		out=$(nvme_cycle $c) || { echo "$out"; echo "cycle $c failed"; return 1; }
 		echo "$out" | tee -a "$RAW"
-		[ $c = 1 ] && [ "$STACK" = ours ] && read -r h1 m1 < <(kpools_hits_misses)
+		[ $c = 1 ] && [ "$STACK" = ours ] && read -r h1 m1 _ < <(kpools_sum rxe0)
 	done
 	if [ "$STACK" = ours ]; then
-		read -r h m < <(kpools_hits_misses)
+		read -r h m _ < <(kpools_sum rxe0)
 		[ $((m1 + h1)) -gt 0 ] || { echo "cycle 1 popped nothing from the pools"; return 1; }
 		echo "nvme_pools hits=$((h - h1)) misses=$((m - m1))" | tee -a "$RAW"
 	fi
