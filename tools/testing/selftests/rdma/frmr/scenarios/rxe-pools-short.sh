@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools-short: the short form of rxe-pools and rxe-nvme for the test kernel (KASAN,
 # lockdep, kmemleak): perftest -R on pooled MRs, 100 stale-rkey cycles with frmr_max_reuse
-# lowered to 5, one churn process, link delete, then 3 nvme-rdma rounds, link delete while
-# connected after killing a process holding user MRs, unload (the kmemleak scan follows).
+# lowered to 5, one churn process, every allocation of a registration and deregistration
+# failed once (frmr_failnth), the tool's short checks, link delete, then 3 nvme-rdma rounds,
+# link delete while connected after killing a process holding user MRs, unload (the kmemleak
+# scan follows).
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
 step load-our-modules 120 load_modules
