@@ -123,15 +123,19 @@ step nvme-cycles $((NVME_CYCLES * 130)) nvme_cycles
 # (TCG has no PMU) on CPU 0, where the benchmark kthreads of one CPU run, after the figures
 # were taken. Flat profile by symbol in $vmout/profile-<name>.txt (every sample on CPU 0:
 # idle and insmod included).
-profile() { # name insmod-args...
-	local name=$1 m
-	shift
-	m=$(basename "$1" .ko)
-	perf record -q -e cpu-clock -C 0 -o /tmp/perf.data -- insmod "$@" || return 1
-	rmmod "$m" || return 1
+perf_profile() { # name perf-cpu-option cmd...
+	local name=$1 cpus=$2
+	shift 2
+	perf record -q -e cpu-clock $cpus -o /tmp/perf.data -- "$@" || return 1
 	perf report -i /tmp/perf.data --stdio --no-children --sort sym --percent-limit 0.8 \
 		2>/dev/null | grep -v '^$' > "$vmout/profile-$name.txt"
 	head -25 "$vmout/profile-$name.txt"
+}
+# The kernel loops run while their module loads, in kthreads on CPU 0.
+profile() { # name insmod-args...
+	local name=$1
+	shift
+	perf_profile "$name" "-C 0" insmod "$@" && rmmod "$(basename "$1" .ko)"
 }
 # perf comes from Debian's linux-perf (scripts/install-deps.sh): a missing one fails the step.
 V="$BENCH_KO/frmr_bench_verbs.ko dev=rxe0 reps=2"
@@ -141,12 +145,6 @@ step profile-kmalloc 300 profile kmalloc $V sg=1 mr_iters=1 max_cpus=1
 [ "$STACK" = ours ] && step profile-pop-push 300 profile pop-push \
 	"$BENCH_KO/frmr_bench_pools.ko" reps=2 max_cpus=1 breakdown=0
 # User MR pairs at 1 MiB: the process may run on either CPU, so both are sampled.
-profile_user_mr() {
-	perf record -q -e cpu-clock -a -o /tmp/perf.data -- \
-		"$FRMR_BIN/frmr_bench_reg" -d rxe0 -r 3 1048576:300 || return 1
-	perf report -i /tmp/perf.data --stdio --no-children --sort sym --percent-limit 0.8 \
-		2>/dev/null | grep -v '^$' > "$vmout/profile-user-mr-1m.txt"
-	head -25 "$vmout/profile-user-mr-1m.txt"
-}
-step profile-user-mr-1m 300 profile_user_mr
+step profile-user-mr-1m 300 perf_profile user-mr-1m -a \
+	"$FRMR_BIN/frmr_bench_reg" -d rxe0 -r 3 1048576:300
 step bench-raw-written 10 test -s "$RAW"
