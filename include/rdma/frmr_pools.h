@@ -36,10 +36,20 @@
  * returning or reusing a queued handle (the hot path) allocates nothing and
  * takes no device-wide exclusive lock.
  *
- * Limitations: a handle returned by pop may come from a pool with a larger
- * num_dma_blocks (less than twice the request); the driver learns the actual
- * key with ib_frmr_ref_key(). After ib_frmr_pools_cleanup() the core calls
- * no op except to destroy a handle the driver pushes or retires later (such
+ * Memory: queued handles give way under memory pressure (a shrinker per
+ * device destroys the queued handles that pinning does not keep, oldest
+ * first), the bytes the driver's queued handles hold (&ib_frmr_pool_ops.
+ * handle_bytes) are bounded per device by ib_core's frmr_max_queued_bytes
+ * parameter, and what a pop for a user pool (kernel_vendor_key 0) allocates
+ * is charged to the caller's memory cgroup: drivers allocate handles of user
+ * pools with GFP_KERNEL_ACCOUNT.
+ *
+ * Limitations: a handle returned by ib_frmr_pool_pop() may come from a pool
+ * with a larger num_dma_blocks (less than twice the request); the driver
+ * learns the actual key with ib_frmr_ref_key(), and must then make every
+ * translation entry up to that size unreachable, or use
+ * ib_frmr_pool_pop_exact(). After ib_frmr_pools_cleanup() the core calls no
+ * op except to destroy a handle the driver pushes or retires later (such
  * handles were reported as leaked by cleanup).
  */
 
@@ -82,6 +92,11 @@ struct ib_frmr_key {
  *	-EOPNOTSUPP (or another negative errno, returned unchanged). Called on
  *	every pop and set_pinned. Must not sleep for long; may not call into
  *	the pools.
+ * @handle_bytes: optional. Memory, in bytes, that one queued handle of
+ *	@key holds in the driver (rxe: its page storage; mlx5: its translation
+ *	table). Called once per pool, when the pool is created; the core counts
+ *	it in the pool's mem_bytes and in the device's bound on queued memory.
+ *	Without it, handles count as 0 bytes. Must not sleep.
  *
  * The core calls these from process context, never under a spinlock, and
  * never after ib_frmr_pools_cleanup() returned except to destroy a handle
@@ -97,6 +112,8 @@ struct ib_frmr_pool_ops {
 	int (*build_key)(struct ib_device *device,
 			 const struct ib_frmr_key *in,
 			 struct ib_frmr_key *out);
+	u64 (*handle_bytes)(struct ib_device *device,
+			    const struct ib_frmr_key *key);
 };
 
 /* Per-device set of pools, returned by ib_frmr_pools_init(). Opaque. */
@@ -142,8 +159,13 @@ struct ib_frmr_ref {
  *	retire, cleanup)
  * @dropped: handles the driver destroyed itself (ib_frmr_pool_drop())
  * @aged: the part of @destroyed that aging destroyed
- * @mem_bytes: memory the core uses for this pool (structure and handle
- *	array; the handles' own objects belong to the driver)
+ * @reclaimed: the part of @destroyed that the shrinker destroyed under
+ *	memory pressure
+ * @over_limit: the part of @destroyed that a push destroyed instead of
+ *	queueing because the device's queued handles reached
+ *	frmr_max_queued_bytes
+ * @mem_bytes: memory this pool holds: the core's structure and handle
+ *	array, plus &ib_frmr_pool_ops.handle_bytes for each queued handle
  *
  * A snapshot is taken under the pool's lock, so it is consistent:
  * @created - @destroyed - @dropped == @queue + @in_use, except while a
@@ -161,6 +183,8 @@ struct ib_frmr_pool_stats {
 	u64 destroyed;
 	u64 dropped;
 	u64 aged;
+	u64 reclaimed;
+	u64 over_limit;
 	u64 mem_bytes;
 };
 
@@ -236,14 +260,35 @@ int ib_frmr_pool_pop(struct ib_frmr_pools *pools,
 		     const struct ib_frmr_key *key, struct ib_frmr_ref *ref);
 
 /**
+ * ib_frmr_pool_pop_exact() - get a handle of exactly the requested size
+ * @pools: the device's pools
+ * @key: what the MR needs; passed through &ib_frmr_pool_ops.build_key first
+ * @ref: where to store the handle and its pool (in the driver's MR object)
+ *
+ * As ib_frmr_pool_pop(), but only the pool of the built key itself serves
+ * the pop, never a larger one: for MRs whose access the driver does not
+ * bound by their length, so that no translation entry beyond the request
+ * can survive from a previous owner of the handle.
+ *
+ * Context: process context, may sleep. Do not hold locks that the ops take.
+ * Return: as ib_frmr_pool_pop().
+ */
+int ib_frmr_pool_pop_exact(struct ib_frmr_pools *pools,
+			   const struct ib_frmr_key *key,
+			   struct ib_frmr_ref *ref);
+
+/**
  * ib_frmr_pool_push() - give a handle back for reuse
  * @pools: the device's pools
  * @ref: the handle, as filled by ib_frmr_pool_pop()
  *
  * Queues the handle on top of the pool it came from (@ref->pool, which may
  * be larger than the key the MR asked for). Never fails and never allocates:
- * a queue slot was reserved when the handle was created. After cleanup (the
- * pool is a zombie) the handle is destroyed through the ops instead. Clears
+ * a queue slot was reserved when the handle was created. The handle is
+ * destroyed through the ops instead after cleanup (the pool is a zombie),
+ * and when queueing it would take the device's queued handles beyond
+ * frmr_max_queued_bytes while pinning does not keep it (counted in
+ * over_limit). Clears
  * @ref->pool; does nothing if it is already NULL. The driver must have made
  * the handle unusable by its previous user (revoked access) first.
  *
@@ -325,7 +370,10 @@ u32 ib_frmr_pools_get_aging_period(struct ib_device *device);
  *
  * Raising creates the shortfall at once, in batches, checking for a fatal
  * signal between batches. Lowering destroys nothing now: aging destroys the
- * surplus. 0 unpins (and does not create a pool that does not exist).
+ * surplus. 0 unpins (and does not create a pool that does not exist). The
+ * floor holds afterwards: every aging tick creates what retired or dropped
+ * handles took from it, so that queued plus in-use handles are again at
+ * least @count (a failure is logged and retried at the next tick).
  *
  * Context: process context, may sleep (long, for a large shortfall).
  * Return: 0, or a negative errno and the previous pinned count kept (the
@@ -335,6 +383,22 @@ u32 ib_frmr_pools_get_aging_period(struct ib_device *device);
  */
 int ib_frmr_pools_set_pinned(struct ib_device *device,
 			     const struct ib_frmr_key *key, u32 count);
+
+/**
+ * ib_frmr_pools_check_key() - would the device accept this pool key
+ * @device: the device
+ * @key: a key, as user space or a ULP gave it
+ *
+ * Runs &ib_frmr_pool_ops.build_key on @key and changes nothing: for callers
+ * (netlink) that must tell a key the driver refuses from a failure to create
+ * handles for it.
+ *
+ * Context: process context, may sleep.
+ * Return: 0, -ENODEV if the device has no pools, or the error of build_key
+ * unchanged.
+ */
+int ib_frmr_pools_check_key(struct ib_device *device,
+			    const struct ib_frmr_key *key);
 
 /**
  * ib_frmr_pools_trim() - destroy idle handles now

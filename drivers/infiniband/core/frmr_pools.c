@@ -958,13 +958,14 @@ static bool frmr_pool_try_pop(struct ib_frmr_pool *pool,
 }
 
 /*
- * The lookup policy: the exact pool first, then the smallest pool that
- * differs only by a num_dma_blocks in (N, 2N) and has a handle queued. The
- * key order puts those pools right after the exact one, in ascending size.
+ * The lookup policy: the exact pool first, then, unless @exact, the smallest
+ * pool that differs only by a num_dma_blocks in (N, 2N) and has a handle
+ * queued. The key order puts those pools right after the exact one, in
+ * ascending size.
  */
 static bool frmr_pools_pop_queued_locked(struct ib_frmr_pools *pools,
 					 const struct ib_frmr_key *key,
-					 struct ib_frmr_ref *ref)
+					 struct ib_frmr_ref *ref, bool exact)
 {
 	u64 n = key->num_dma_blocks;
 	u64 limit = n > U64_MAX / 2 ? U64_MAX : 2 * n;
@@ -975,6 +976,8 @@ static bool frmr_pools_pop_queued_locked(struct ib_frmr_pools *pools,
 	pool = frmr_pool_find_locked(pools, key);
 	if (pool && frmr_pool_try_pop(pool, ref))
 		return true;
+	if (exact)
+		return false;
 
 	pool = frmr_pool_find_after_locked(pools, key);
 	while (pool && frmr_key_same_class(&pool->key, key) &&
@@ -987,8 +990,9 @@ static bool frmr_pools_pop_queued_locked(struct ib_frmr_pools *pools,
 	return false;
 }
 
-int ib_frmr_pool_pop(struct ib_frmr_pools *pools,
-		     const struct ib_frmr_key *key, struct ib_frmr_ref *ref)
+static int frmr_pool_pop(struct ib_frmr_pools *pools,
+			 const struct ib_frmr_key *key, struct ib_frmr_ref *ref,
+			 bool exact)
 {
 	struct ib_frmr_pool *pool;
 	struct ib_frmr_key k;
@@ -1001,7 +1005,7 @@ int ib_frmr_pool_pop(struct ib_frmr_pools *pools,
 		return ret;
 
 	down_read(&pools->tree_rwsem);
-	hit = frmr_pools_pop_queued_locked(pools, &k, ref);
+	hit = frmr_pools_pop_queued_locked(pools, &k, ref, exact);
 	up_read(&pools->tree_rwsem);
 	if (hit)
 		return 0;
@@ -1011,7 +1015,21 @@ int ib_frmr_pool_pop(struct ib_frmr_pools *pools,
 		return PTR_ERR(pool);
 	return frmr_pool_create_one(pool, ref);
 }
+
+int ib_frmr_pool_pop(struct ib_frmr_pools *pools,
+		     const struct ib_frmr_key *key, struct ib_frmr_ref *ref)
+{
+	return frmr_pool_pop(pools, key, ref, false);
+}
 EXPORT_SYMBOL(ib_frmr_pool_pop);
+
+int ib_frmr_pool_pop_exact(struct ib_frmr_pools *pools,
+			   const struct ib_frmr_key *key,
+			   struct ib_frmr_ref *ref)
+{
+	return frmr_pool_pop(pools, key, ref, true);
+}
+EXPORT_SYMBOL(ib_frmr_pool_pop_exact);
 
 /*
  * Destroy one handle the driver gave back and count it; the pool stays
@@ -1194,6 +1212,22 @@ int ib_frmr_pools_set_pinned(struct ib_device *device,
 	return ret;
 }
 EXPORT_SYMBOL(ib_frmr_pools_set_pinned);
+
+int ib_frmr_pools_check_key(struct ib_device *device,
+			    const struct ib_frmr_key *key)
+{
+	struct ib_frmr_pools *pools;
+	struct ib_frmr_key k;
+	int ret;
+
+	pools = frmr_pools_get(device);
+	if (!pools)
+		return -ENODEV;
+	ret = frmr_build_key(pools, key, &k);
+	frmr_pools_put(pools);
+	return ret;
+}
+EXPORT_SYMBOL(ib_frmr_pools_check_key);
 
 unsigned long ib_frmr_pools_trim(struct ib_device *device)
 {
