@@ -10,9 +10,11 @@
  * - frmr_registry_lock: the list of roots (one per device). Held only
  *   around list operations and a reference count increment.
  * - ib_frmr_pools.admin_lock: serialises the slow operations (aging tick,
- *   trim, set_pinned, cleanup). Pools are freed only under it (or, for a
- *   zombie, by the last user), so a pool found in the tree stays valid while
- *   it is held even after the tree lock is dropped.
+ *   trim, set_pinned, shrinker scan, cleanup). Pools are freed only under it
+ *   (or, for a zombie, by the last user), so a pool found in the tree stays
+ *   valid while it is held even after the tree lock is dropped. The shrinker
+ *   only tries it: memory reclaim never waits for a slow operation, which
+ *   may itself be allocating.
  * - ib_frmr_pools.tree_rwsem: the rb-tree of pools. Pop takes it shared;
  *   inserting and erasing a pool take it exclusive.
  * - ib_frmr_pool.lock: a pool's handle array and counters. Held only around
@@ -21,12 +23,15 @@
 
 #include <linux/list.h>
 #include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
+#include <linux/shrinker.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -44,12 +49,23 @@
 #define FRMR_MAX_CAPACITY	(INT_MAX / sizeof(u64))
 /* An idle pool is freed at the FRMR_IDLE_TICKS-th consecutive idle tick. */
 #define FRMR_IDLE_TICKS		2
+/* Default bound on a device's queued handle memory: this fraction of RAM. */
+#define FRMR_DEFAULT_MAX_QUEUED_FRACTION	64
+
+VISIBLE_IF_KUNIT unsigned long ib_frmr_max_queued_bytes;
+EXPORT_SYMBOL_IF_KUNIT(ib_frmr_max_queued_bytes);
+module_param_named(frmr_max_queued_bytes, ib_frmr_max_queued_bytes, ulong,
+		   0644);
+MODULE_PARM_DESC(frmr_max_queued_bytes,
+		 "Most bytes the queued FRMR pool handles of one device may hold in its driver; pinned handles are exempt (0: 1/64 of RAM)");
 
 /**
  * struct ib_frmr_pool - the handles of one key
  * @node: entry in &ib_frmr_pools.tree, under &ib_frmr_pools.tree_rwsem
  * @key: the key; constant
  * @pools: the device's root; constant
+ * @handle_bytes: driver memory of one queued handle
+ *	(&ib_frmr_pool_ops.handle_bytes); constant
  * @lock: protects every member below
  * @handles: ring of @capacity slots; the @queue queued handles are at
  *	positions [0, @queue) counted from slot @first. Positions
@@ -78,6 +94,12 @@
  * @destroyed: handles the core destroyed through the driver
  * @dropped: handles the driver destroyed itself
  * @aged: handles destroyed by aging; part of @destroyed
+ * @reclaimed: handles destroyed by the shrinker; part of @destroyed
+ * @over_limit: handles a push destroyed because the device's queued bytes
+ *	reached the bound; part of @destroyed
+ *
+ * A zombie has no @handles (cleanup freed them): it queues nothing, so a
+ * push, drop or retire never frees a ring that may be vmalloc'ed.
  *
  * Outside of a handle creation in progress,
  * @created - @destroyed - @dropped == @queue + @in_use.
@@ -86,6 +108,7 @@ struct ib_frmr_pool {
 	struct rb_node node;
 	struct ib_frmr_key key;
 	struct ib_frmr_pools *pools;
+	u64 handle_bytes;
 
 	spinlock_t lock; /* protects the members below */
 	u64 *handles;
@@ -107,6 +130,8 @@ struct ib_frmr_pool {
 	u64 destroyed;
 	u64 dropped;
 	u64 aged;
+	u64 reclaimed;
+	u64 over_limit;
 };
 
 /**
@@ -125,6 +150,9 @@ struct ib_frmr_pool {
  * @dying: cleanup started; no pool may be created and no aging armed
  * @aging_period: seconds between aging ticks
  * @aging_work: the aging tick; runs only while @tree is not empty
+ * @queued_bytes: driver memory of every queued handle of every pool
+ *	(&ib_frmr_pool.handle_bytes each), changed under the pool's lock
+ * @shrinker: gives queued handles back under memory pressure
  */
 struct ib_frmr_pools {
 	struct list_head list;
@@ -142,13 +170,18 @@ struct ib_frmr_pools {
 
 	u32 aging_period;
 	struct delayed_work aging_work;
+
+	atomic_long_t queued_bytes;
+	struct shrinker *shrinker;
 };
 
-/* What frmr_pool_destroy_queued() destroys. */
+/* What frmr_pool_destroy_queued() destroys, and what it counts it as. */
 enum frmr_reclaim {
 	FRMR_RECLAIM_AGED,	/* old generation, beyond what pinning keeps */
 	FRMR_RECLAIM_IDLE,	/* both generations, beyond what pinning keeps */
 	FRMR_RECLAIM_ALL,	/* everything queued */
+	FRMR_RECLAIM_SHRINK_OLD, /* as AGED, for the shrinker */
+	FRMR_RECLAIM_SHRINK_IDLE, /* as IDLE, for the shrinker */
 };
 
 static LIST_HEAD(frmr_registry);
@@ -210,16 +243,26 @@ static u64 frmr_pool_need_locked(const struct ib_frmr_pool *pool)
 	return (u64)pool->queue + pool->in_use + pool->reserved;
 }
 
+/* Account @n handles entering (> 0) or leaving (< 0) the queue. */
+static void frmr_pool_queued_bytes_locked(struct ib_frmr_pool *pool, long n)
+{
+	if (pool->handle_bytes)
+		atomic_long_add(n * (long)pool->handle_bytes,
+				&pool->pools->queued_bytes);
+}
+
 static void frmr_pool_push_top_locked(struct ib_frmr_pool *pool, u64 handle)
 {
 	pool->handles[frmr_slot(pool, pool->queue)] = handle;
 	pool->queue++;
+	frmr_pool_queued_bytes_locked(pool, 1);
 }
 
 static u64 frmr_pool_pop_top_locked(struct ib_frmr_pool *pool)
 {
 	pool->queue--;
 	pool->inactive = min(pool->inactive, pool->queue);
+	frmr_pool_queued_bytes_locked(pool, -1);
 	return pool->handles[frmr_slot(pool, pool->queue)];
 }
 
@@ -237,6 +280,7 @@ static void frmr_pool_take_oldest_locked(struct ib_frmr_pool *pool,
 	pool->inactive -= min(pool->inactive, n);
 	if (!pool->queue)
 		pool->first = 0;
+	frmr_pool_queued_bytes_locked(pool, -(long)n);
 }
 
 /* Move the ring into @new (of @new_cap slots); return the old array. */
@@ -268,12 +312,26 @@ static u32 frmr_pool_surplus_locked(const struct ib_frmr_pool *pool,
 
 	switch (what) {
 	case FRMR_RECLAIM_AGED:
+	case FRMR_RECLAIM_SHRINK_OLD:
 		return min(surplus, pool->inactive);
 	case FRMR_RECLAIM_IDLE:
+	case FRMR_RECLAIM_SHRINK_IDLE:
 		return surplus;
 	default:
 		return pool->queue;
 	}
+}
+
+/* Count @n handles destroyed from the queue for @what. */
+static void frmr_pool_count_reclaim_locked(struct ib_frmr_pool *pool,
+					   enum frmr_reclaim what, u32 n)
+{
+	pool->destroyed += n;
+	if (what == FRMR_RECLAIM_AGED)
+		pool->aged += n;
+	else if (what == FRMR_RECLAIM_SHRINK_OLD ||
+		 what == FRMR_RECLAIM_SHRINK_IDLE)
+		pool->reclaimed += n;
 }
 
 static void frmr_pool_count_pop_locked(struct ib_frmr_pool *pool)
@@ -294,6 +352,23 @@ static bool frmr_pool_idle_locked(const struct ib_frmr_pool *pool)
 	return !pool->queue && !pool->in_use && !pool->busy && !pool->pinned;
 }
 
+/* User pools are charged to the memory cgroup of who makes them grow. */
+static gfp_t frmr_key_gfp(const struct ib_frmr_key *key)
+{
+	return key->kernel_vendor_key ? GFP_KERNEL : GFP_KERNEL_ACCOUNT;
+}
+
+/* The bound on a device's queued handle memory, in bytes. */
+static unsigned long frmr_queued_bytes_limit(void)
+{
+	unsigned long limit = READ_ONCE(ib_frmr_max_queued_bytes);
+
+	if (limit)
+		return limit;
+	return (totalram_pages() / FRMR_DEFAULT_MAX_QUEUED_FRACTION) <<
+	       PAGE_SHIFT;
+}
+
 static u32 frmr_grow_capacity(u64 need)
 {
 	u64 cap = max_t(u64, need + need / 2, FRMR_MIN_CAPACITY);
@@ -310,11 +385,14 @@ static struct ib_frmr_pool *frmr_pool_alloc(struct ib_frmr_pools *pools,
 {
 	struct ib_frmr_pool *pool;
 
-	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	pool = kzalloc(sizeof(*pool), frmr_key_gfp(key));
 	if (!pool)
 		return NULL;
 	pool->key = *key;
 	pool->pools = pools;
+	if (pools->ops->handle_bytes)
+		pool->handle_bytes = pools->ops->handle_bytes(pools->device,
+							      key);
 	spin_lock_init(&pool->lock);
 	return pool;
 }
@@ -536,6 +614,12 @@ static int frmr_pool_reserve(struct ib_frmr_pool *pool, u32 n)
 	might_sleep();
 	for (;;) {
 		spin_lock(&pool->lock);
+		/* A zombie has no ring and gets none: its handles never queue. */
+		if (pool->zombie) {
+			spin_unlock(&pool->lock);
+			kvfree(new);
+			return -ENODEV;
+		}
 		need = frmr_pool_need_locked(pool) + n;
 		if (need <= pool->capacity)
 			break;
@@ -550,7 +634,8 @@ static int frmr_pool_reserve(struct ib_frmr_pool *pool, u32 n)
 		if (need > FRMR_MAX_CAPACITY)
 			return -ENOMEM;
 		new_cap = frmr_grow_capacity(need);
-		new = kvmalloc_array(new_cap, sizeof(*new), GFP_KERNEL);
+		new = kvmalloc_array(new_cap, sizeof(*new),
+				     frmr_key_gfp(&pool->key));
 		if (!new)
 			return -ENOMEM;
 	}
@@ -580,13 +665,14 @@ static void frmr_pool_shrink(struct ib_frmr_pool *pool)
 	spin_unlock(&pool->lock);
 
 	if (new_cap) {
-		new = kvmalloc_array(new_cap, sizeof(*new), GFP_KERNEL);
+		new = kvmalloc_array(new_cap, sizeof(*new),
+				     frmr_key_gfp(&pool->key));
 		if (!new)
 			return;
 	}
 
 	spin_lock(&pool->lock);
-	if (frmr_pool_need_locked(pool) <= new_cap &&
+	if (!pool->zombie && frmr_pool_need_locked(pool) <= new_cap &&
 	    new_cap < pool->capacity) {
 		old = frmr_pool_swap_locked(pool, new, new_cap);
 		new = NULL;
@@ -678,24 +764,24 @@ static int frmr_pool_fill(struct ib_frmr_pool *pool, u32 target)
 }
 
 /*
- * Destroy queued handles, oldest first, in batches, the driver called
- * outside the pool lock. Returns how many. Under admin_lock.
+ * Destroy up to @max queued handles, oldest first, in batches, the driver
+ * called outside the pool lock. Returns how many. Under admin_lock.
  */
 static unsigned long frmr_pool_destroy_queued(struct ib_frmr_pool *pool,
-					      enum frmr_reclaim what)
+					      enum frmr_reclaim what,
+					      unsigned long max)
 {
 	struct ib_frmr_pools *pools = pool->pools;
 	unsigned long total = 0;
 	u32 n;
 
 	lockdep_assert_held(&pools->admin_lock);
-	do {
+	while (total < max) {
 		spin_lock(&pool->lock);
-		n = min(frmr_pool_surplus_locked(pool, what), FRMR_BATCH);
+		n = min3(frmr_pool_surplus_locked(pool, what), (u32)FRMR_BATCH,
+			 (u32)min_t(unsigned long, max - total, U32_MAX));
 		frmr_pool_take_oldest_locked(pool, pools->batch, n);
-		pool->destroyed += n;
-		if (what == FRMR_RECLAIM_AGED)
-			pool->aged += n;
+		frmr_pool_count_reclaim_locked(pool, what, n);
 		spin_unlock(&pool->lock);
 
 		if (!n)
@@ -704,7 +790,7 @@ static unsigned long frmr_pool_destroy_queued(struct ib_frmr_pool *pool,
 					  pools->batch, n);
 		total += n;
 		cond_resched();
-	} while (n == FRMR_BATCH);
+	}
 	return total;
 }
 
@@ -712,9 +798,33 @@ static unsigned long frmr_pool_destroy_queued(struct ib_frmr_pool *pool,
  * Aging.
  */
 
+/*
+ * Bring a pinned pool back to its floor: retired and dropped handles left
+ * the pool without a replacement. Under admin_lock, from the aging tick.
+ */
+static void frmr_pool_refill_pinned(struct ib_frmr_pool *pool)
+{
+	u32 pinned;
+	u64 have;
+	int ret;
+
+	spin_lock(&pool->lock);
+	pinned = pool->pinned;
+	have = frmr_pool_need_locked(pool);
+	spin_unlock(&pool->lock);
+	if (have >= pinned)
+		return;
+
+	ret = frmr_pool_fill(pool, pinned);
+	if (ret)
+		ibdev_warn_ratelimited(pool->pools->device,
+				       "FRMR pool num_dma_blocks %llu: refilling %u pinned handles failed (%d), retrying at the next aging tick\n",
+				       pool->key.num_dma_blocks, pinned, ret);
+}
+
 static void frmr_pool_age(struct ib_frmr_pool *pool)
 {
-	frmr_pool_destroy_queued(pool, FRMR_RECLAIM_AGED);
+	frmr_pool_destroy_queued(pool, FRMR_RECLAIM_AGED, ULONG_MAX);
 
 	spin_lock(&pool->lock);
 	/* What survived this tick is the old generation of the next one. */
@@ -726,6 +836,7 @@ static void frmr_pool_age(struct ib_frmr_pool *pool)
 	pool->used = false;
 	spin_unlock(&pool->lock);
 
+	frmr_pool_refill_pinned(pool);
 	frmr_pool_shrink(pool);
 }
 
@@ -793,6 +904,91 @@ static void frmr_pools_aging_work(struct work_struct *work)
 	ib_frmr_pools_age_now(pools);
 }
 
+/* ------------------------------------------------------------------------
+ * The shrinker: queued handles give way under memory pressure.
+ */
+
+/**
+ * ib_frmr_pools_shrink_count() - queued handles the shrinker may destroy
+ * @pools: the device's pools
+ *
+ * Every queued handle that pinning does not keep, in every pool. Takes no
+ * lock it would have to wait for: 0 if the tree is being changed.
+ *
+ * Context: any context that may take a spinlock.
+ * Return: the number of handles.
+ */
+VISIBLE_IF_KUNIT unsigned long
+ib_frmr_pools_shrink_count(struct ib_frmr_pools *pools)
+{
+	struct ib_frmr_pool *pool;
+	unsigned long n = 0;
+	struct rb_node *node;
+
+	if (!down_read_trylock(&pools->tree_rwsem))
+		return 0;
+	for (node = rb_first(&pools->tree); node; node = rb_next(node)) {
+		pool = rb_entry(node, struct ib_frmr_pool, node);
+		spin_lock(&pool->lock);
+		n += frmr_pool_surplus_locked(pool, FRMR_RECLAIM_IDLE);
+		spin_unlock(&pool->lock);
+	}
+	up_read(&pools->tree_rwsem);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(ib_frmr_pools_shrink_count);
+
+/**
+ * ib_frmr_pools_shrink_scan() - destroy queued handles for memory reclaim
+ * @pools: the device's pools
+ * @nr: how many to destroy at most
+ *
+ * Oldest first, as aging would: the old generation of every pool, then the
+ * active ones; never a handle pinning keeps or one in use. Through the ops,
+ * in batches, outside spinlocks. Gives up at once if a slow operation
+ * (aging, trim, set_pinned, cleanup) holds the device.
+ *
+ * Context: process context, may sleep (in the driver's destroy op).
+ * Return: the number destroyed, or SHRINK_STOP if none could be.
+ */
+VISIBLE_IF_KUNIT unsigned long
+ib_frmr_pools_shrink_scan(struct ib_frmr_pools *pools, unsigned long nr)
+{
+	static const enum frmr_reclaim order[] = {
+		FRMR_RECLAIM_SHRINK_OLD, FRMR_RECLAIM_SHRINK_IDLE,
+	};
+	struct ib_frmr_pool *pool;
+	unsigned long freed = 0;
+	unsigned int i;
+
+	if (!mutex_trylock(&pools->admin_lock))
+		return SHRINK_STOP;
+	for (i = 0; i < ARRAY_SIZE(order); i++) {
+		pool = NULL;
+		while (freed < nr && (pool = frmr_pool_next(pools, pool)))
+			freed += frmr_pool_destroy_queued(pool, order[i],
+							  nr - freed);
+	}
+	mutex_unlock(&pools->admin_lock);
+	return freed ? freed : SHRINK_STOP;
+}
+EXPORT_SYMBOL_IF_KUNIT(ib_frmr_pools_shrink_scan);
+
+static unsigned long frmr_pools_shrinker_count(struct shrinker *shrinker,
+					       struct shrink_control *sc)
+{
+	unsigned long n = ib_frmr_pools_shrink_count(shrinker->private_data);
+
+	return n ? n : SHRINK_EMPTY;
+}
+
+static unsigned long frmr_pools_shrinker_scan(struct shrinker *shrinker,
+					      struct shrink_control *sc)
+{
+	return ib_frmr_pools_shrink_scan(shrinker->private_data,
+					 sc->nr_to_scan);
+}
+
 #if IS_ENABLED(CONFIG_KUNIT)
 /**
  * ib_frmr_pools_leaked_total() - handles cleanup found still in use
@@ -836,17 +1032,31 @@ struct ib_frmr_pools *ib_frmr_pools_init(struct ib_device *device,
 	pools->tree = RB_ROOT;
 	pools->aging_period = IB_FRMR_POOLS_DEFAULT_AGING_PERIOD;
 	INIT_DELAYED_WORK(&pools->aging_work, frmr_pools_aging_work);
+	atomic_long_set(&pools->queued_bytes, 0);
+
+	pools->shrinker = shrinker_alloc(0, "ib_frmr_pools");
+	if (!pools->shrinker) {
+		ret = -ENOMEM;
+		goto err_mutex;
+	}
+	pools->shrinker->count_objects = frmr_pools_shrinker_count;
+	pools->shrinker->scan_objects = frmr_pools_shrinker_scan;
+	pools->shrinker->private_data = pools;
 
 	mutex_lock(&frmr_registry_lock);
 	if (frmr_registry_find_locked(device)) {
 		mutex_unlock(&frmr_registry_lock);
 		ret = -EEXIST;
-		goto err_mutex;
+		goto err_shrinker;
 	}
 	list_add_tail(&pools->list, &frmr_registry);
 	mutex_unlock(&frmr_registry_lock);
+	/* Nothing to scan yet; registered, it may run at once. */
+	shrinker_register(pools->shrinker);
 	return pools;
 
+err_shrinker:
+	shrinker_free(pools->shrinker);
 err_mutex:
 	mutex_destroy(&pools->admin_lock);
 	kfree(pools->batch);
@@ -865,6 +1075,7 @@ static void frmr_pool_cleanup(struct ib_frmr_pool *pool)
 	struct ib_frmr_pools *pools = pool->pools;
 	struct ib_frmr_key key;
 	u64 outstanding;
+	u64 *ring;
 	bool done;
 
 	/* From now on, a push destroys the handle instead of queueing it. */
@@ -873,9 +1084,14 @@ static void frmr_pool_cleanup(struct ib_frmr_pool *pool)
 	pool->busy++;
 	spin_unlock(&pool->lock);
 
-	frmr_pool_destroy_queued(pool, FRMR_RECLAIM_ALL);
+	frmr_pool_destroy_queued(pool, FRMR_RECLAIM_ALL, ULONG_MAX);
 
 	spin_lock(&pool->lock);
+	/* Zombies queue nothing: free the ring here, where sleeping is fine. */
+	ring = pool->handles;
+	pool->handles = NULL;
+	pool->capacity = 0;
+	pool->first = 0;
 	outstanding = (u64)pool->in_use + pool->reserved;
 	key = pool->key;
 	pool->busy--;
@@ -883,6 +1099,7 @@ static void frmr_pool_cleanup(struct ib_frmr_pool *pool)
 	if (!done)
 		refcount_inc(&pools->refs);
 	spin_unlock(&pool->lock);
+	kvfree(ring);
 
 	if (done) {
 		frmr_pool_free(pool);
@@ -913,8 +1130,10 @@ void ib_frmr_pools_cleanup(struct ib_device *device)
 	down_write(&pools->tree_rwsem);
 	pools->dying = true;
 	up_write(&pools->tree_rwsem);
-	/* Before admin_lock: the work takes it. */
+	/* Before admin_lock: the work takes it, the shrinker tries it. */
 	cancel_delayed_work_sync(&pools->aging_work);
+	shrinker_free(pools->shrinker);
+	pools->shrinker = NULL;
 
 	mutex_lock(&pools->admin_lock);
 	for (;;) {
@@ -1032,10 +1251,12 @@ int ib_frmr_pool_pop_exact(struct ib_frmr_pools *pools,
 EXPORT_SYMBOL(ib_frmr_pool_pop_exact);
 
 /*
- * Destroy one handle the driver gave back and count it; the pool stays
- * alive during the op because the handle still counts as in use.
+ * Destroy one handle the driver gave back and count it (in @over_limit too
+ * if the device's bound refused to queue it); the pool stays alive during
+ * the op because the handle still counts as in use.
  */
-static void frmr_pool_destroy_one(struct ib_frmr_pool *pool, u64 handle)
+static void frmr_pool_destroy_one(struct ib_frmr_pool *pool, u64 handle,
+				  bool over_limit)
 {
 	struct ib_frmr_pools *pools = pool->pools;
 	bool done;
@@ -1045,6 +1266,7 @@ static void frmr_pool_destroy_one(struct ib_frmr_pool *pool, u64 handle)
 	spin_lock(&pool->lock);
 	pool->in_use--;
 	pool->destroyed++;
+	pool->over_limit += over_limit;
 	pool->used = true;
 	done = frmr_pool_zombie_done_locked(pool);
 	spin_unlock(&pool->lock);
@@ -1052,9 +1274,26 @@ static void frmr_pool_destroy_one(struct ib_frmr_pool *pool, u64 handle)
 		frmr_pool_free_zombie(pool);
 }
 
+/*
+ * Would queueing one more handle of @pool take the device beyond its bound?
+ * Pinning keeps max(0, pinned - in_use) queued whatever the bound; @in_use
+ * still counts the handle being pushed.
+ */
+static bool frmr_pool_over_limit_locked(const struct ib_frmr_pool *pool)
+{
+	u32 keep = pool->pinned >= pool->in_use ?
+		   pool->pinned - pool->in_use + 1 : 0;
+
+	if (!pool->handle_bytes || pool->queue < keep)
+		return false;
+	return atomic_long_read(&pool->pools->queued_bytes) +
+	       pool->handle_bytes > frmr_queued_bytes_limit();
+}
+
 void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
 {
 	struct ib_frmr_pool *pool = ref->pool;
+	bool over_limit;
 
 	might_sleep();
 	if (!pool)
@@ -1062,7 +1301,8 @@ void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
 	ref->pool = NULL;
 
 	spin_lock(&pool->lock);
-	if (likely(!pool->zombie)) {
+	over_limit = !pool->zombie && frmr_pool_over_limit_locked(pool);
+	if (likely(!pool->zombie && !over_limit)) {
 		/* The slot was reserved when the handle was created. */
 		frmr_pool_push_top_locked(pool, ref->handle);
 		pool->in_use--;
@@ -1072,7 +1312,7 @@ void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
 	}
 	spin_unlock(&pool->lock);
 
-	frmr_pool_destroy_one(pool, ref->handle);
+	frmr_pool_destroy_one(pool, ref->handle, over_limit);
 }
 EXPORT_SYMBOL(ib_frmr_pool_push);
 
@@ -1084,7 +1324,7 @@ void ib_frmr_pool_retire(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
 	if (!pool)
 		return;
 	ref->pool = NULL;
-	frmr_pool_destroy_one(pool, ref->handle);
+	frmr_pool_destroy_one(pool, ref->handle, false);
 }
 EXPORT_SYMBOL(ib_frmr_pool_retire);
 
@@ -1242,7 +1482,8 @@ unsigned long ib_frmr_pools_trim(struct ib_device *device)
 
 	mutex_lock(&pools->admin_lock);
 	while ((pool = frmr_pool_next(pools, pool)))
-		n += frmr_pool_destroy_queued(pool, FRMR_RECLAIM_IDLE);
+		n += frmr_pool_destroy_queued(pool, FRMR_RECLAIM_IDLE,
+					      ULONG_MAX);
 	mutex_unlock(&pools->admin_lock);
 
 	frmr_pools_put(pools);
@@ -1265,8 +1506,11 @@ static void frmr_pool_stats_locked(const struct ib_frmr_pool *pool,
 		.destroyed = pool->destroyed,
 		.dropped = pool->dropped,
 		.aged = pool->aged,
+		.reclaimed = pool->reclaimed,
+		.over_limit = pool->over_limit,
 		.mem_bytes = sizeof(*pool) +
-			     (u64)pool->capacity * sizeof(*pool->handles),
+			     (u64)pool->capacity * sizeof(*pool->handles) +
+			     pool->queue * pool->handle_bytes,
 	};
 }
 

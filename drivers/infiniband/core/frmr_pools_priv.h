@@ -11,8 +11,13 @@ struct ib_frmr_pools;
  * kernel has KUnit: a stock build exports nothing beyond the public API.
  */
 #if IS_ENABLED(CONFIG_KUNIT)
+/* ib_core's frmr_max_queued_bytes parameter */
+extern unsigned long ib_frmr_max_queued_bytes;
 void ib_frmr_pools_age_now(struct ib_frmr_pools *pools);
 unsigned long ib_frmr_pools_leaked_total(void);
+unsigned long ib_frmr_pools_shrink_count(struct ib_frmr_pools *pools);
+unsigned long ib_frmr_pools_shrink_scan(struct ib_frmr_pools *pools,
+					unsigned long nr);
 #endif
 
 #endif /* _FRMR_POOLS_PRIV_H */

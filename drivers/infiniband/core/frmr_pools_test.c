@@ -45,6 +45,8 @@ MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
  * @bad_destroys: destroy_frmrs of an unknown handle or with another key
  * @sleepy: create_frmrs and destroy_frmrs sleep briefly, like a firmware
  *	command, so that other threads run while the core is in an op
+ * @handle_bytes: what handle_bytes reports per handle (read when a pool is
+ *	created)
  */
 struct fake_state {
 	struct xarray live;
@@ -57,6 +59,7 @@ struct fake_state {
 	atomic_long_t destroyed;
 	atomic_t bad_destroys;
 	bool sleepy;
+	u64 handle_bytes;
 };
 
 struct fake_dev {
@@ -142,10 +145,17 @@ static int fake_build_key(struct ib_device *ibdev,
 	return 0;
 }
 
+static u64 fake_handle_bytes(struct ib_device *ibdev,
+			     const struct ib_frmr_key *key)
+{
+	return READ_ONCE(fake_st(ibdev)->handle_bytes);
+}
+
 static const struct ib_frmr_pool_ops fake_ops = {
 	.create_frmrs = fake_create_frmrs,
 	.destroy_frmrs = fake_destroy_frmrs,
 	.build_key = fake_build_key,
+	.handle_bytes = fake_handle_bytes,
 };
 
 /* Per-test fixture. */
@@ -276,7 +286,9 @@ static unsigned int pools_inconsistent(struct ib_device *dev,
 	while (!ib_frmr_pools_next_stats(dev, n ? &prev : NULL, &cur)) {
 		if (cur.created - cur.destroyed - cur.dropped !=
 			    (u64)cur.queue + cur.in_use ||
-		    cur.aged > cur.destroyed || cur.in_use > cur.max_in_use)
+		    cur.aged + cur.reclaimed + cur.over_limit >
+			    cur.destroyed ||
+		    cur.in_use > cur.max_in_use)
 			bad++;
 		if (n && ib_frmr_key_cmp(&prev, &cur.key) >= 0)
 			bad++;
@@ -583,6 +595,75 @@ static void larger_pool_exact_first_then_smallest(struct kunit *test)
  * Aging and pool lifetime.
  */
 
+static void pop_exact_never_takes_larger_pool(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key key = blocks_key(8);
+	struct ib_frmr_ref ref = {}, other = {};
+	struct ib_frmr_pool_stats s;
+	u64 larger, exact;
+
+	larger = queue_one(test, blocks_key(15));
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
+	KUNIT_EXPECT_NE(test, ref.handle, larger);
+	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&ref)->num_dma_blocks, 8);
+	KUNIT_EXPECT_EQ(test, t->st->last_key.num_dma_blocks, 8);
+	exact = ref.handle;
+	ib_frmr_pool_push(t->pools, &ref);
+
+	/* The exact pool's own queue serves it; the larger one is untouched. */
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
+	KUNIT_EXPECT_EQ(test, ref.handle, exact);
+	s = expect_pool(test, blocks_key(8));
+	KUNIT_EXPECT_EQ(test, s.hits, 1);
+	KUNIT_EXPECT_EQ(test, s.misses, 1);
+	s = expect_pool(test, blocks_key(15));
+	KUNIT_EXPECT_EQ(test, s.queue, 1);
+	KUNIT_EXPECT_EQ(test, s.hits, 0);
+	ib_frmr_pool_push(t->pools, &ref);
+
+	/*
+	 * With the exact pool empty, ib_frmr_pool_pop() takes the larger
+	 * handle and ib_frmr_pool_pop_exact() creates one.
+	 */
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
+	KUNIT_ASSERT_EQ(test, pop_key(t, key, &other), 0);
+	KUNIT_EXPECT_EQ(test, other.handle, larger);
+	ib_frmr_pool_push(t->pools, &other);
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &other), 0);
+	KUNIT_EXPECT_NE(test, other.handle, larger);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(8)).misses, 2);
+	ib_frmr_pool_push(t->pools, &other);
+	ib_frmr_pool_push(t->pools, &ref);
+	expect_clean_end(test);
+}
+
+static void pop_exact_passes_key_through_build_key(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key key = blocks_key(8), bad = blocks_key(8);
+	struct ib_frmr_ref ref = {};
+	u64 h;
+
+	key.access_flags = FAKE_MUTABLE_ACCESS;
+	h = queue_one(test, blocks_key(8));
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
+	KUNIT_EXPECT_EQ(test, ref.handle, h);
+	ib_frmr_pool_push(t->pools, &ref);
+	bad.vendor_key = 0x2;
+	KUNIT_EXPECT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &bad, &ref),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_NULL(test, ref.pool);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_check_key(t->dev, &bad),
+			-EOPNOTSUPP);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_check_key(t->dev, &key), 0);
+	/* check_key creates no pool. */
+	key.num_dma_blocks = 77;
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_check_key(t->dev, &key), 0);
+	KUNIT_EXPECT_EQ(test, count_pools(t->dev), 1);
+	expect_clean_end(test);
+}
+
 static void aging_destroys_after_one_to_two_ticks(struct kunit *test)
 {
 	struct frmr_test *t = test->priv;
@@ -836,6 +917,224 @@ static void create_failure_returns_driver_error(struct kunit *test)
 	/* The pool still works. */
 	KUNIT_ASSERT_EQ(test, pop_key(t, key, &ref), 0);
 	ib_frmr_pool_push(t->pools, &ref);
+	expect_clean_end(test);
+}
+
+static void pinned_floor_refilled_after_retire_and_drop(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key key = blocks_key(8);
+	struct ib_frmr_ref refs[10] = {};
+	struct ib_frmr_pool_stats s;
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, ib_frmr_pools_set_pinned(t->dev, &key, 10), 0);
+	for (i = 0; i < 10; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
+	/* Four retired (key variant about to wrap), two dropped, four back. */
+	for (i = 0; i < 4; i++)
+		ib_frmr_pool_retire(t->pools, &refs[i]);
+	for (i = 4; i < 6; i++) {
+		fake_destroy_by_driver(t->st, refs[i].handle);
+		ib_frmr_pool_drop(&refs[i]);
+	}
+	for (i = 6; i < 10; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	s = expect_pool(test, key);
+	KUNIT_EXPECT_EQ(test, s.queue, 4);
+
+	/* One tick brings the floor back, counted as created. */
+	age(t, 1);
+	s = expect_pool(test, key);
+	KUNIT_EXPECT_EQ(test, s.queue, 10);
+	KUNIT_EXPECT_EQ(test, s.created, 16);
+	KUNIT_EXPECT_EQ(test, s.destroyed, 4);
+	KUNIT_EXPECT_EQ(test, s.dropped, 2);
+
+	/* Handles in use count towards the floor: nothing more is made. */
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
+	ib_frmr_pool_retire(t->pools, &refs[0]);
+	age(t, 1);
+	s = expect_pool(test, key);
+	KUNIT_EXPECT_EQ(test, s.queue + s.in_use, 10);
+	KUNIT_EXPECT_EQ(test, s.in_use, 2);
+	KUNIT_EXPECT_EQ(test, s.created, 17);
+	for (i = 1; i < 3; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+
+	/* A failed refill is retried at the next tick. */
+	KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[0]), 0);
+	ib_frmr_pool_retire(t->pools, &refs[0]);
+	WRITE_ONCE(t->st->fail_create_call,
+		   atomic_read(&t->st->create_calls) + 1);
+	age(t, 1);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, key).queue, 9);
+	age(t, 1);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, key).queue, 10);
+	expect_clean_end(test);
+}
+
+/*
+ * A zombie's ring is freed by cleanup, so that the last ib_frmr_pool_drop()
+ * of a zombie never calls vfree() (which may sleep): a ring this large is
+ * beyond kmalloc and vmalloc'ed. The drop runs with preemption disabled;
+ * CONFIG_DEBUG_ATOMIC_SLEEP reports any sleep there.
+ */
+#define ZOMBIE_RING_HANDLES	(KMALLOC_MAX_SIZE / sizeof(u64))
+
+static void zombie_ring_freed_at_cleanup(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key key = blocks_key(8);
+	struct ib_frmr_pool_stats s;
+	struct ib_frmr_ref ref = {};
+
+	KUNIT_ASSERT_EQ(test, ib_frmr_pools_set_pinned(t->dev, &key,
+						       ZOMBIE_RING_HANDLES),
+			0);
+	s = expect_pool(test, key);
+	KUNIT_ASSERT_GT(test, s.mem_bytes, (u64)KMALLOC_MAX_SIZE);
+	KUNIT_ASSERT_EQ(test, pop_key(t, key, &ref), 0);
+
+	ib_frmr_pools_cleanup(t->dev);
+	KUNIT_EXPECT_EQ(test, fake_live(t->st), 1);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_leaked_total() - t->leaked0, 1);
+	t->leaked0 = ib_frmr_pools_leaked_total();
+
+	fake_destroy_by_driver(t->st, ref.handle);
+	preempt_disable();
+	ib_frmr_pool_drop(&ref);
+	preempt_enable();
+	KUNIT_EXPECT_NULL(test, ref.pool);
+	expect_clean_end(test);
+}
+
+/* ------------------------------------------------------------------------
+ * Memory: the shrinker and the bound on queued bytes.
+ */
+
+static void shrinker_destroys_oldest_unpinned_first(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key k8 = blocks_key(8), k16 = blocks_key(16);
+	struct ib_frmr_ref refs[6] = {}, ref = {};
+	struct ib_frmr_pool_stats s;
+	unsigned int i;
+	u64 active;
+
+	/* Pool 8: pinned 3, queue 5. Pool 16: queue 4, in use 2. */
+	KUNIT_ASSERT_EQ(test, ib_frmr_pools_set_pinned(t->dev, &k8, 3), 0);
+	for (i = 0; i < 5; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
+	for (i = 0; i < 5; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	for (i = 0; i < 6; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, k16, &refs[i]), 0);
+	for (i = 0; i < 4; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_count(t->pools), 2 + 4);
+
+	/* Everything queued is now old; one handle of 16 is used again. */
+	age(t, 1);
+	KUNIT_ASSERT_EQ(test, pop_key(t, k16, &ref), 0);
+	active = ref.handle;
+	ib_frmr_pool_push(t->pools, &ref);
+
+	/* The old generation goes first: 2 of pool 8, then 1 of pool 16. */
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_scan(t->pools, 3), 3);
+	s = expect_pool(test, k8);
+	KUNIT_EXPECT_EQ(test, s.queue, 3);
+	KUNIT_EXPECT_EQ(test, s.reclaimed, 2);
+	s = expect_pool(test, k16);
+	KUNIT_EXPECT_EQ(test, s.queue, 3);
+	KUNIT_EXPECT_EQ(test, s.reclaimed, 1);
+	KUNIT_EXPECT_EQ(test, s.aged, 0);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_count(t->pools), 3);
+	/* The recently used handle survived: it is still on top. */
+	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &k16, &ref), 0);
+	KUNIT_EXPECT_EQ(test, ref.handle, active);
+	ib_frmr_pool_push(t->pools, &ref);
+
+	/* Then the rest; pinned and in-use handles stay. */
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_scan(t->pools, 100), 3);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_count(t->pools), 0);
+	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_scan(t->pools, 100),
+			SHRINK_STOP);
+	s = expect_pool(test, k8);
+	KUNIT_EXPECT_EQ(test, s.queue, 3);
+	KUNIT_EXPECT_EQ(test, s.reclaimed, 2);
+	KUNIT_EXPECT_EQ(test, s.destroyed, 2);
+	s = expect_pool(test, k16);
+	KUNIT_EXPECT_EQ(test, s.queue, 0);
+	KUNIT_EXPECT_EQ(test, s.in_use, 2);
+	KUNIT_EXPECT_EQ(test, s.reclaimed, 4);
+	KUNIT_EXPECT_EQ(test, s.destroyed, 4);
+	KUNIT_EXPECT_EQ(test, fake_live(t->st), 3 + 2);
+	for (i = 4; i < 6; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	expect_clean_end(test);
+}
+
+static unsigned long saved_max_queued_bytes;
+
+static void restore_max_queued_bytes(void *unused)
+{
+	WRITE_ONCE(ib_frmr_max_queued_bytes, saved_max_queued_bytes);
+}
+
+static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
+{
+	struct frmr_test *t = test->priv;
+	struct ib_frmr_key k8 = blocks_key(8), k16 = blocks_key(16);
+	struct ib_frmr_ref refs[15] = {};
+	struct ib_frmr_pool_stats s;
+	unsigned int i;
+
+	saved_max_queued_bytes = ib_frmr_max_queued_bytes;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+				restore_max_queued_bytes, NULL), 0);
+	WRITE_ONCE(ib_frmr_max_queued_bytes, 1000);
+	t->st->handle_bytes = 100;
+
+	/* Ten handles of 100 bytes fit; the other five are destroyed. */
+	for (i = 0; i < 15; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
+	for (i = 0; i < 15; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	s = expect_pool(test, k8);
+	KUNIT_EXPECT_EQ(test, s.queue, 10);
+	KUNIT_EXPECT_EQ(test, s.over_limit, 5);
+	KUNIT_EXPECT_EQ(test, s.destroyed, 5);
+	KUNIT_EXPECT_GE(test, s.mem_bytes, 10 * 100);
+
+	/* Pinned handles are exempt, created and pushed alike. */
+	KUNIT_ASSERT_EQ(test, ib_frmr_pools_set_pinned(t->dev, &k16, 12), 0);
+	for (i = 0; i < 12; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, k16, &refs[i]), 0);
+	for (i = 0; i < 12; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	s = expect_pool(test, k16);
+	KUNIT_EXPECT_EQ(test, s.queue, 12);
+	KUNIT_EXPECT_EQ(test, s.over_limit, 0);
+
+	/* 2000 bytes queued after three pops: room for two pushes of three. */
+	WRITE_ONCE(ib_frmr_max_queued_bytes, 2100);
+	for (i = 0; i < 3; i++)
+		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
+	for (i = 0; i < 3; i++)
+		ib_frmr_pool_push(t->pools, &refs[i]);
+	s = expect_pool(test, k8);
+	KUNIT_EXPECT_EQ(test, s.queue, 9);
+	KUNIT_EXPECT_EQ(test, s.over_limit, 6);
+
+	/* Shrinking gives the bytes back. */
+	ib_frmr_pools_shrink_scan(t->pools, ULONG_MAX);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, k8).queue, 0);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, k16).queue, 12);
+	KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[0]), 0);
+	ib_frmr_pool_push(t->pools, &refs[0]);
+	KUNIT_EXPECT_EQ(test, expect_pool(test, k8).queue, 1);
 	expect_clean_end(test);
 }
 
@@ -1096,6 +1395,11 @@ static unsigned int failslab_sequence(struct ib_device *dev, int *init_ret,
 	ib_frmr_pool_pop(pools, &a, &r4);
 	ib_frmr_pool_push(pools, &r4);
 	ib_frmr_pools_age_now(pools);
+	/* A retired pinned handle: the next tick refills the floor. */
+	ib_frmr_pool_pop(pools, &a, &r4);
+	ib_frmr_pool_retire(pools, &r4);
+	ib_frmr_pools_age_now(pools);
+	ib_frmr_pools_shrink_scan(pools, 2);
 	ib_frmr_pools_set_pinned(dev, &a, 0);
 	ib_frmr_pools_age_now(pools);
 	ib_frmr_pools_age_now(pools);
@@ -1242,6 +1546,9 @@ static void concurrent_pop_push_with_aging_and_pinning(struct kunit *test)
 		ib_frmr_pools_age_now(t->pools);
 		if (ticks % 7 == 0)
 			ib_frmr_pools_trim(t->dev);
+		if (ticks % 3 == 0)
+			ib_frmr_pools_shrink_scan(t->pools,
+						  ib_frmr_pools_shrink_count(t->pools) / 2 + 1);
 		ticks++;
 		usleep_range(200, 400);
 		running = 0;
@@ -1276,6 +1583,8 @@ static struct kunit_case frmr_pools_test_cases[] = {
 	KUNIT_CASE(larger_pool_not_reused_at_twice),
 	KUNIT_CASE(larger_pool_needs_same_other_fields),
 	KUNIT_CASE(larger_pool_exact_first_then_smallest),
+	KUNIT_CASE(pop_exact_never_takes_larger_pool),
+	KUNIT_CASE(pop_exact_passes_key_through_build_key),
 	KUNIT_CASE(aging_destroys_after_one_to_two_ticks),
 	KUNIT_CASE(aging_spares_handle_reused_since_last_tick),
 	KUNIT_CASE(aging_never_touches_handles_in_use),
@@ -1287,6 +1596,10 @@ static struct kunit_case frmr_pools_test_cases[] = {
 	KUNIT_CASE(pinned_zero_creates_no_pool),
 	KUNIT_CASE(pinned_acts_on_exact_pool_only),
 	KUNIT_CASE(set_pinned_bounds),
+	KUNIT_CASE(pinned_floor_refilled_after_retire_and_drop),
+	KUNIT_CASE_SLOW(zombie_ring_freed_at_cleanup),
+	KUNIT_CASE(shrinker_destroys_oldest_unpinned_first),
+	KUNIT_CASE(push_beyond_bound_destroys_except_pinned),
 	KUNIT_CASE(create_failure_returns_driver_error),
 	KUNIT_CASE(trim_destroys_idle_unpinned_handles),
 	KUNIT_CASE(retire_destroys_handle),
