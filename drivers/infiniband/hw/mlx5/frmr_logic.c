@@ -132,3 +132,23 @@ bool mlx5_frmr_handle_must_retire(u64 handle)
 
 	return ((handle + 1) & MLX5_FRMR_VARIANT_MASK) == birth;
 }
+
+enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site)
+{
+	switch (site) {
+	case MLX5_FRMR_SITE_USER_MR:
+	case MLX5_FRMR_SITE_ODP_MR:
+	case MLX5_FRMR_SITE_DMABUF:
+	case MLX5_FRMR_SITE_DATA_DIRECT:
+		return MLX5_FRMR_LENGTH_BOUNDS;
+	case MLX5_FRMR_SITE_IMPLICIT_PARENT:
+	case MLX5_FRMR_SITE_IMPLICIT_CHILD:
+	default:
+		return MLX5_FRMR_EXACT_SIZE;
+	}
+}
+
+bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site)
+{
+	return mlx5_frmr_site_guarantee(site) == MLX5_FRMR_EXACT_SIZE;
+}

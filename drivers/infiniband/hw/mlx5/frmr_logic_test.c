@@ -2,8 +2,9 @@
 /*
  * KUnit tests of mlx5_ib's FRMR pool logic (frmr_logic.c): which keys
  * build_key rejects, which access flags a key keeps, how mkey variants
- * rotate and when an mkey retires, and the UMR size limits in blocks at their
- * exact boundaries. Needs no mlx5 hardware and no mlx5_core.
+ * rotate and when an mkey retires, the UMR size limits in blocks at their
+ * exact boundaries, and which pop sites take an exact-size pool. Needs no
+ * mlx5 hardware and no mlx5_core.
  */
 
 #include <kunit/test.h>
@@ -368,6 +369,73 @@ static void num_blocks_of_byte_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(U64_MAX - 10, 100, 12), 0ULL);
 }
 
+static void implicit_odp_parent_pops_exact(struct kunit *test)
+{
+	/* KSM parent: enabled with ibmr.length 0, so the UMR sets length64. */
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_site_guarantee(MLX5_FRMR_SITE_IMPLICIT_PARENT),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact(MLX5_FRMR_SITE_IMPLICIT_PARENT));
+}
+
+static void implicit_odp_child_pops_exact(struct kunit *test)
+{
+	/* MTT child: enabled with ibmr.length 0, so the UMR sets length64. */
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_site_guarantee(MLX5_FRMR_SITE_IMPLICIT_CHILD),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact(MLX5_FRMR_SITE_IMPLICIT_CHILD));
+}
+
+static void length_bounded_sites_may_pop_larger(struct kunit *test)
+{
+	static const enum mlx5_frmr_pop_site sites[] = {
+		MLX5_FRMR_SITE_USER_MR,
+		MLX5_FRMR_SITE_ODP_MR,
+		MLX5_FRMR_SITE_DMABUF,
+		MLX5_FRMR_SITE_DATA_DIRECT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sites); i++) {
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_site_guarantee(sites[i]),
+				MLX5_FRMR_LENGTH_BOUNDS);
+		KUNIT_EXPECT_FALSE(test, mlx5_frmr_site_pop_exact(sites[i]));
+	}
+}
+
+static void every_site_has_a_guarantee(struct kunit *test)
+{
+	enum mlx5_frmr_pop_site site;
+	unsigned int exact = 0;
+
+	for (site = 0; site < MLX5_FRMR_NUM_SITES; site++) {
+		enum mlx5_frmr_guarantee g = mlx5_frmr_site_guarantee(site);
+		bool known = g == MLX5_FRMR_EXACT_SIZE ||
+			     g == MLX5_FRMR_ZAP_TO_HANDLE_SIZE ||
+			     g == MLX5_FRMR_LENGTH_BOUNDS;
+
+		KUNIT_EXPECT_TRUE(test, known);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_site_pop_exact(site),
+				g == MLX5_FRMR_EXACT_SIZE);
+		exact += mlx5_frmr_site_pop_exact(site);
+	}
+	/* Exactly the two implicit ODP sites; a new site must be added above. */
+	KUNIT_EXPECT_EQ(test, exact, 2U);
+	KUNIT_EXPECT_EQ(test, (int)MLX5_FRMR_NUM_SITES, 6);
+}
+
+static void unknown_site_pops_exact(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_site_guarantee(MLX5_FRMR_NUM_SITES),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_site_pop_exact(MLX5_FRMR_NUM_SITES));
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact((enum mlx5_frmr_pop_site)-1));
+}
+
 static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(build_key_rejects_unknown_vendor_bits),
 	KUNIT_CASE(build_key_rejects_kernel_vendor_key),
@@ -390,6 +458,11 @@ static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(octo_size_at_limits),
 	KUNIT_CASE(umr_can_load_at_limits),
 	KUNIT_CASE(num_blocks_of_byte_ranges),
+	KUNIT_CASE(implicit_odp_parent_pops_exact),
+	KUNIT_CASE(implicit_odp_child_pops_exact),
+	KUNIT_CASE(length_bounded_sites_may_pop_larger),
+	KUNIT_CASE(every_site_has_a_guarantee),
+	KUNIT_CASE(unknown_site_pops_exact),
 	{}
 };
 
