@@ -133,6 +133,14 @@ bool mlx5_frmr_handle_must_retire(u64 handle)
 	return ((handle + 1) & MLX5_FRMR_VARIANT_MASK) == birth;
 }
 
+u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key)
+{
+	bool ksm = key->vendor_key & MLX5_FRMR_VENDOR_KSM;
+
+	return (u64)mlx5_frmr_octo_size(ksm, key->num_dma_blocks) *
+	       MLX5_FRMR_OCTOWORD_BYTES;
+}
+
 enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site)
 {
 	switch (site) {

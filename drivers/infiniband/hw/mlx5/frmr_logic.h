@@ -153,6 +153,22 @@ u32 mlx5_frmr_octo_size(bool ksm, u64 num_blocks);
  */
 u64 mlx5_frmr_num_blocks(u64 iova, u64 length, unsigned int page_shift);
 
+/* Bytes per translation octoword (MLX5_IB_UMR_OCTOWORD). */
+#define MLX5_FRMR_OCTOWORD_BYTES	16
+
+/**
+ * mlx5_frmr_handle_bytes() - translation table memory of one pooled mkey
+ * @key: a built key
+ *
+ * What a queued mkey of @key holds in the device: its translation table,
+ * translations_octword_size (mlx5_frmr_octo_size()) octowords of
+ * MLX5_FRMR_OCTOWORD_BYTES bytes each. The value of
+ * &ib_frmr_pool_ops.handle_bytes.
+ *
+ * Return: the size in bytes.
+ */
+u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key);
+
 /**
  * enum mlx5_frmr_pop_site - where mlx5_ib takes a pooled mkey
  * @MLX5_FRMR_SITE_USER_MR: a user MR that UMR can load (create_real_mr()):

@@ -3,8 +3,8 @@
  * KUnit tests of mlx5_ib's FRMR pool logic (frmr_logic.c): which keys
  * build_key rejects, which access flags a key keeps, how mkey variants
  * rotate and when an mkey retires, the UMR size limits in blocks at their
- * exact boundaries, and which pop sites take an exact-size pool. Needs no
- * mlx5 hardware and no mlx5_core.
+ * exact boundaries, the translation memory of a handle, and which pop sites
+ * take an exact-size pool. Needs no mlx5 hardware and no mlx5_core.
  */
 
 #include <kunit/test.h>
@@ -369,6 +369,51 @@ static void num_blocks_of_byte_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(U64_MAX - 10, 100, 12), 0ULL);
 }
 
+static void handle_bytes_is_octowords_times_16(struct kunit *test)
+{
+	u64 mtt_max = (u64)U32_MAX * MLX5_FRMR_MTT_PER_OCTOWORD;
+	struct ib_frmr_key key = mtt_key(MLX5_FRMR_MIN_BLOCKS);
+
+	/* MTT: 8 bytes an entry, in whole octowords. */
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 32ULL);
+	key.num_dma_blocks = 5;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 48ULL);
+	key.num_dma_blocks = 1ULL << 18;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 1ULL << 21);
+	/* KSM: 16 bytes an entry. */
+	key.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 1ULL << 22);
+	key.num_dma_blocks = 5;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 80ULL);
+	/* The largest sizes do not overflow. */
+	key = mtt_key(mtt_max);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key),
+			(u64)U32_MAX * MLX5_FRMR_OCTOWORD_BYTES);
+	key.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	key.num_dma_blocks = U32_MAX;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key),
+			(u64)U32_MAX * MLX5_FRMR_OCTOWORD_BYTES);
+}
+
+static void handle_bytes_of_built_key_covers_request(struct kunit *test)
+{
+	struct ib_frmr_key in, out = {};
+	u64 blocks;
+
+	/* Sizes below the minimum are charged as the rounded-up mkey. */
+	for (blocks = 1; blocks <= 2 * MLX5_FRMR_MIN_BLOCKS; blocks++) {
+		in = mtt_key(blocks);
+		KUNIT_ASSERT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				0);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&out),
+				(u64)mlx5_frmr_octo_size(false,
+							 out.num_dma_blocks) *
+				MLX5_FRMR_OCTOWORD_BYTES);
+		KUNIT_EXPECT_GE(test, mlx5_frmr_handle_bytes(&out),
+				max_t(u64, blocks, MLX5_FRMR_MIN_BLOCKS) * 8);
+	}
+}
+
 static void implicit_odp_parent_pops_exact(struct kunit *test)
 {
 	/* KSM parent: enabled with ibmr.length 0, so the UMR sets length64. */
@@ -458,6 +503,8 @@ static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(octo_size_at_limits),
 	KUNIT_CASE(umr_can_load_at_limits),
 	KUNIT_CASE(num_blocks_of_byte_ranges),
+	KUNIT_CASE(handle_bytes_is_octowords_times_16),
+	KUNIT_CASE(handle_bytes_of_built_key_covers_request),
 	KUNIT_CASE(implicit_odp_parent_pops_exact),
 	KUNIT_CASE(implicit_odp_child_pops_exact),
 	KUNIT_CASE(length_bounded_sites_may_pop_larger),
