@@ -160,3 +160,22 @@ bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site)
 {
 	return mlx5_frmr_site_guarantee(site) == MLX5_FRMR_EXACT_SIZE;
 }
+
+u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
+			      int (*destroy)(void *ctx, u32 mkey), void *ctx,
+			      int *first_err)
+{
+	u32 failed = 0;
+	u32 i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		err = destroy(ctx, mlx5_frmr_handle_mkey(handles[i]));
+		if (!err)
+			continue;
+		if (!failed && first_err)
+			*first_err = err;
+		failed++;
+	}
+	return failed;
+}

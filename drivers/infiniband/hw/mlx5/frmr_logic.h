@@ -8,7 +8,8 @@
 
 /*
  * Pure logic of mlx5_ib's FRMR pools: keys, translation sizes, UMR limits,
- * mkey variants and which pop sites need an exact-size pool.
+ * mkey variants, which pop sites need an exact-size pool, and the failure
+ * count of a batch destroy.
  *
  * mlx5_ib keeps free, UMR-enabled mkeys in the generic FRMR pools of ib_core
  * (handle = mkey). What decides whether a pooled mkey can serve an MR is
@@ -237,6 +238,25 @@ enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site);
  * the site must call ib_frmr_pool_pop_exact() rather than ib_frmr_pool_pop().
  */
 bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site);
+
+/**
+ * mlx5_frmr_destroy_handles() - destroy a batch of mkeys, count failures
+ * @handles: the handles
+ * @count: number of handles
+ * @destroy: destroys one mkey; returns 0 or a negative errno
+ * @ctx: passed to @destroy
+ * @first_err: if not NULL, set to the first error of @destroy (left alone
+ *	when every destroy succeeds)
+ *
+ * Calls @destroy for the mkey of every handle, whatever failed before: an
+ * mkey that firmware refused to destroy is leaked in the device, and the
+ * caller logs and counts it.
+ *
+ * Return: the number of handles whose destroy failed.
+ */
+u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
+			      int (*destroy)(void *ctx, u32 mkey), void *ctx,
+			      int *first_err);
 
 /**
  * mlx5_frmr_build_key() - validate and normalise a pool key

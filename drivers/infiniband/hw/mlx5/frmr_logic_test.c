@@ -3,8 +3,9 @@
  * KUnit tests of mlx5_ib's FRMR pool logic (frmr_logic.c): which keys
  * build_key rejects, which access flags a key keeps, how mkey variants
  * rotate and when an mkey retires, the UMR size limits in blocks at their
- * exact boundaries, the translation memory of a handle, and which pop sites
- * take an exact-size pool. Needs no mlx5 hardware and no mlx5_core.
+ * exact boundaries, the translation memory of a handle, which pop sites take
+ * an exact-size pool, and how a batch destroy counts failures. Needs no mlx5
+ * hardware and no mlx5_core.
  */
 
 #include <kunit/test.h>
@@ -481,6 +482,83 @@ static void unknown_site_pops_exact(struct kunit *test)
 			  mlx5_frmr_site_pop_exact((enum mlx5_frmr_pop_site)-1));
 }
 
+/* A destroy callback that fails the mkeys listed in its context. */
+struct fake_destroy {
+	u32 calls;
+	u32 seen[8];
+	u32 fail_mask;	/* bit i: fail the i-th call */
+	int err;
+};
+
+static int fake_destroy_mkey(void *ctx, u32 mkey)
+{
+	struct fake_destroy *fd = ctx;
+	u32 call = fd->calls++;
+
+	if (call < ARRAY_SIZE(fd->seen))
+		fd->seen[call] = mkey;
+	return fd->fail_mask & BIT(call) ? fd->err - (int)call : 0;
+}
+
+static void destroy_handles_without_failure_counts_zero(struct kunit *test)
+{
+	u64 handles[3] = {
+		mlx5_frmr_handle_from_mkey(0x100),
+		mlx5_frmr_handle_reuse(mlx5_frmr_handle_from_mkey(0x2ff)),
+		mlx5_frmr_handle_from_mkey(0x301),
+	};
+	struct fake_destroy fd = { .err = -EIO };
+	int first_err = 1;
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 3,
+							fake_destroy_mkey,
+							&fd, &first_err), 0U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 3U);
+	/* Each mkey with the variant of its latest use. */
+	KUNIT_EXPECT_EQ(test, fd.seen[0], 0x100U);
+	KUNIT_EXPECT_EQ(test, fd.seen[1], 0x200U);
+	KUNIT_EXPECT_EQ(test, fd.seen[2], 0x301U);
+	/* Untouched when nothing failed. */
+	KUNIT_EXPECT_EQ(test, first_err, 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 0,
+							fake_destroy_mkey,
+							&fd, NULL), 0U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 3U);
+}
+
+static void destroy_handles_counts_every_failure(struct kunit *test)
+{
+	u64 handles[6];
+	struct fake_destroy fd = { .fail_mask = BIT(1) | BIT(2) | BIT(5),
+				   .err = -EIO };
+	int first_err = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(handles); i++)
+		handles[i] = mlx5_frmr_handle_from_mkey(0x1000 + (i << 8));
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_destroy_handles(handles, ARRAY_SIZE(handles),
+						  fake_destroy_mkey, &fd,
+						  &first_err), 3U);
+	/* A failure stops nothing: every mkey was tried. */
+	KUNIT_EXPECT_EQ(test, fd.calls, (u32)ARRAY_SIZE(handles));
+	for (i = 0; i < ARRAY_SIZE(handles); i++)
+		KUNIT_EXPECT_EQ(test, fd.seen[i], 0x1000U + (i << 8));
+	/* The first failure's error (call 1 returns -EIO - 1). */
+	KUNIT_EXPECT_EQ(test, first_err, -EIO - 1);
+}
+
+static void destroy_handles_all_fail(struct kunit *test)
+{
+	u64 handles[4] = {};
+	struct fake_destroy fd = { .fail_mask = 0xf, .err = -ETIMEDOUT };
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 4,
+							fake_destroy_mkey,
+							&fd, NULL), 4U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 4U);
+}
+
 static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(build_key_rejects_unknown_vendor_bits),
 	KUNIT_CASE(build_key_rejects_kernel_vendor_key),
@@ -510,6 +588,9 @@ static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(length_bounded_sites_may_pop_larger),
 	KUNIT_CASE(every_site_has_a_guarantee),
 	KUNIT_CASE(unknown_site_pops_exact),
+	KUNIT_CASE(destroy_handles_without_failure_counts_zero),
+	KUNIT_CASE(destroy_handles_counts_every_failure),
+	KUNIT_CASE(destroy_handles_all_fail),
 	{}
 };
 
