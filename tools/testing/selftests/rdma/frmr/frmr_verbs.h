@@ -54,15 +54,17 @@ static inline struct ibv_context *frmr_open_device(const char *name)
 
 /*
  * RESET -> INIT -> RTR -> RTS for an RC QP on port 1 that sends to
- * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote writes allowed.
+ * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote @access
+ * allowed, retransmission after 4.096 us * 2^@timeout.
  */
-static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
-				  const union ibv_gid *gid, int gid_index)
+static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+				   const union ibv_gid *gid, int gid_index,
+				   int access, int timeout)
 {
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_INIT,
 		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+		.qp_access_flags = access,
 	};
 
 	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
@@ -87,7 +89,7 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
+	a.timeout = timeout;
 	a.retry_cnt = 7;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 1;
@@ -95,6 +97,14 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 			  IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
 			  IBV_QP_MAX_QP_RD_ATOMIC))
 		die("modify RTS: %s\n", strerror(errno));
+}
+
+/* frmr_qp_connect() with remote writes allowed and a 67 ms timeout. */
+static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
+				  const union ibv_gid *gid, int gid_index)
+{
+	frmr_qp_connect(qp, dest_qpn, gid, gid_index, IBV_ACCESS_REMOTE_WRITE,
+			14);
 }
 
 /* The next completion on @cq; dies after 20 s without one. */
