@@ -42,6 +42,7 @@
  */
 
 #include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 
 #include "rxe.h"
 #include "rxe_loc.h"
@@ -64,6 +65,52 @@ static const struct kernel_param_ops frmr_max_reuse_ops = {
 module_param_cb(frmr_max_reuse, &frmr_max_reuse_ops, &frmr_max_reuse, 0644);
 MODULE_PARM_DESC(frmr_max_reuse,
 		 "Registrations of user MRs one pooled handle serves before it is destroyed (1-255, default 255)");
+
+/*
+ * Test only, off by default: every pop checks that the handle's page storage
+ * holds no page. A queued handle must hold none (rxe_frmr_put() clears what
+ * its last MR filled in), or an MR of N pages on a handle from a larger pool
+ * would carry its previous owner's pages past its N entries. The read-only
+ * frmr_clean_stats counts the handles checked and the entries found set;
+ * each handle found unclean is also logged.
+ */
+static bool frmr_check_clean;
+module_param(frmr_check_clean, bool, 0644);
+MODULE_PARM_DESC(frmr_check_clean,
+		 "Test only: check that a popped handle's page storage is clear (default off)");
+
+static atomic_long_t frmr_clean_checked = ATOMIC_LONG_INIT(0);
+static atomic_long_t frmr_clean_stale = ATOMIC_LONG_INIT(0);
+
+static int frmr_clean_stats_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld %ld\n",
+			  atomic_long_read(&frmr_clean_checked),
+			  atomic_long_read(&frmr_clean_stale));
+}
+
+static const struct kernel_param_ops frmr_clean_stats_ops = {
+	.get = frmr_clean_stats_get,
+};
+
+module_param_cb(frmr_clean_stats, &frmr_clean_stats_ops, NULL, 0444);
+MODULE_PARM_DESC(frmr_clean_stats,
+		 "frmr_check_clean: handles checked, page entries found set");
+
+static void rxe_frmr_check_clean(const struct rxe_frmr *frmr)
+{
+	u32 i, stale = 0;
+
+	for (i = 0; i < frmr->num_pages; i++)
+		if (frmr->page_info[i].page || frmr->page_info[i].offset)
+			stale++;
+	atomic_long_inc(&frmr_clean_checked);
+	if (!stale)
+		return;
+	atomic_long_add(stale, &frmr_clean_stale);
+	pr_err_ratelimited("FRMR handle of MR index %u popped with %u of %u page entries set\n",
+			   frmr->index, stale, frmr->num_pages);
+}
 
 static struct rxe_frmr *rxe_frmr_create_one(struct rxe_dev *rxe,
 					    u64 num_pages)
@@ -221,6 +268,8 @@ int rxe_frmr_get(struct rxe_dev *rxe, struct rxe_mr *mr, int access,
 		return err;
 
 	frmr = rxe_frmr_of(&mr->frmr);
+	if (READ_ONCE(frmr_check_clean))
+		rxe_frmr_check_clean(frmr);
 	frmr->uses++;
 	frmr->key++;
 	rxe_pool_attach_index(&rxe->mr_pool, &mr->elem, frmr->index);
