@@ -54,7 +54,8 @@ static inline struct ibv_context *frmr_open_device(const char *name)
 
 /*
  * RESET -> INIT -> RTR -> RTS for an RC QP on port 1 that sends to
- * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote writes allowed.
+ * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote writes and
+ * reads allowed.
  */
 static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 				  const union ibv_gid *gid, int gid_index)
@@ -62,7 +63,8 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_INIT,
 		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE |
+				   IBV_ACCESS_REMOTE_READ,
 	};
 
 	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |

@@ -1,29 +1,32 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools: rxe takes user MRs from FRMR pools. Traffic (perftest plain and -R, pingpong,
-# rping) runs on pooled MRs and leaves pools behind; a stale rkey of a reused MR index is
+# rping) runs on pooled MRs and leaves pools behind; an MR on the handle of a larger one reaches
+# nothing past its end; a stale rkey of a reused MR index is
 # always refused and handles retire before their key byte wraps; several processes' counters
 # match what each predicted; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
-# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey and frmr_mw_dereg (make -C
+# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey, frmr_mw_dereg and frmr_reuse_bounds (make -C
 # tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
 # tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
 
 step load-our-modules 120 load_modules
-step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg"
+step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg frmr_reuse_bounds"
 setup_netdevs() {
 	netdev_dummy dum0 10.10.0.1/24 && netdev_veth veth0 veth1 10.20.0.1/24 10.20.0.2/24 &&
-		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24
+		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24 &&
+		netdev_dummy dum3 10.45.0.1/24
 }
 step netdevs 20 setup_netdevs
 step rxe-add 60 bash -c "$RDMA link add rxe0 type rxe netdev dum0 &&
 	$RDMA link add rxe1 type rxe netdev veth0 &&
-	$RDMA link add rxe2 type rxe netdev dum1 && $RDMA link add rxe3 type rxe netdev dum2"
+	$RDMA link add rxe2 type rxe netdev dum1 && $RDMA link add rxe3 type rxe netdev dum2 &&
+	$RDMA link add rxe4 type rxe netdev dum3"
 POOLS_TOOL=0
 pools_supported rxe0 && POOLS_TOOL=1
 # Nothing ages while the counters are predicted.
-for d in rxe0 rxe1 rxe2 rxe3; do
+for d in rxe0 rxe1 rxe2 rxe3 rxe4; do
 	pstep "aging-3600-$d" 10 $RDMA resource set frmr_pools dev $d aging 3600
 done
 
@@ -69,6 +72,20 @@ pstep pools-after-traffic 20 traffic_pools
 # An MR with a window bound cannot be deregistered, and its handle must not go back to the
 # pool meanwhile: a new MR never gets its index; after the window is gone both are reused.
 step mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
+
+# --- a handle from a larger pool ----------------------------------------------------------
+# On a fresh device, an MR of 30 pages gets the handle a 45-page MR left (the pools' reuse
+# policy: a larger pool below twice the request). READ and WRITE past its end are refused
+# and reach none of the old MR's pages; with rdma_rxe's test-only frmr_check_clean, every
+# popped handle's page storage, the 15 entries past the new MR's included, held no page.
+step reuse-larger-handle 60 reuse_larger_handle rxe4 45 30
+reuse_counters() {
+	pools_show rxe4 -d
+	# 45 blocks: created for the old MR, then a hit for the new one; no 30-block pool
+	[ "$(pool_val rxe4 45 drv_created)" = 1 ] && [ "$(pool_val rxe4 45 drv_hits)" = 1 ] &&
+		[ "$(pool_val rxe4 45 queue)" = 1 ] && [ -z "$(pool_val rxe4 30 queue)" ]
+}
+pstep reuse-larger-handle-counters 20 reuse_counters
 
 # --- stale rkeys --------------------------------------------------------------------------
 # A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
@@ -177,7 +194,7 @@ kill_then_delete() {
 	$RDMA resource show mr dev rxe0 | head
 	pkill -9 -P $pid; kill -9 $pid; wait $pid
 	$RDMA link delete rxe0 && $RDMA link delete rxe1 && $RDMA link delete rxe2 &&
-		$RDMA link delete rxe3
+		$RDMA link delete rxe3 && $RDMA link delete rxe4
 }
 step kill-holder-then-link-delete 60 kill_then_delete
 step unload-stack 60 unload_modules
