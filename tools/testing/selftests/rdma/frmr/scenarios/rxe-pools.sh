@@ -3,7 +3,8 @@
 # rping) runs on pooled MRs and leaves pools behind; an MR on the handle of a larger one reaches
 # nothing past its end; a stale rkey of a reused MR index is
 # always refused and handles retire before their key byte wraps; several processes' counters
-# match what each predicted; aging drains idle handles and frees pools but keeps pinned ones;
+# match what each predicted; a pinned pool is back at its floor one aging tick after handles
+# retired; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
 # Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey, frmr_mw_dereg and frmr_reuse_bounds (make -C
 # tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
@@ -68,6 +69,33 @@ print(len(pools), "pools, all idle, with hits")' || return 1
 }
 pstep pools-after-traffic 20 traffic_pools
 
+within() { awk -v t="$1" -v m="$2" 'BEGIN { exit !(t >= 0 && t <= m) }'; } # t max
+# Run `rdma ARGS...`, then poll the user pool of BLOCKS on DEV (at most LIMIT s) until it holds
+# queue + in_use >= pinned. Prints the start time (seconds after the command) of the last dump
+# that still saw it short, -1 if the floor never came back (see aging_watch below).
+floor_watch() { # dev blocks limit rdma-args...
+	python3 - "$RDMA" "$@" <<'PY'
+import json, subprocess, sys, time
+rdma, dev, blocks, limit, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
+    float(sys.argv[4]), sys.argv[5:]
+subprocess.run([rdma] + cmd, check=True)
+t0 = time.monotonic()
+short = 0.0
+while time.monotonic() - t0 < limit:
+    ts = time.monotonic() - t0
+    out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
+                         check=True, capture_output=True, text=True).stdout
+    p = [p for p in json.loads(out) if int(p["num_dma_blocks"]) == blocks and
+         not int(p.get("kernel_vendor_key", 0))]
+    if p and int(p[0]["queue"]) + int(p[0]["in_use"]) >= int(p[0]["pinned"]):
+        print(f"{short:.1f}")
+        sys.exit(0)
+    short = ts
+    time.sleep(0.2)
+print("-1")
+PY
+}
+
 # --- memory windows -----------------------------------------------------------------------
 # An MR with a window bound cannot be deregistered, and its handle must not go back to the
 # pool meanwhile: a new MR never gets its index; after the window is gone both are reused.
@@ -103,6 +131,26 @@ stale_counters() {
 		[ "$(pool_val rxe2 24 queue)" = 1 ] && [ "$(pool_val rxe2 24 drv_hits)" = 299 ]
 }
 pstep stale-rkey-counters 20 stale_counters
+
+# --- pinned reserves hold ------------------------------------------------------------------
+# Pin 20 handles of a 12-block pool, then 600 stale-rkey cycles on it: at frmr_max_reuse 255,
+# two handles retire (destroyed, never queued again), which wears the floor down to 18. At
+# the next aging tick the pool must again hold queue + in_use >= pinned, and its counters stay
+# whole (created - destroyed - dropped == queue + in_use).
+pinned_floor() {
+	local period=2 t
+	$RDMA resource set frmr_pools dev rxe2 pinned 0:c:0:0 20 || return 1
+	$FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 600 -p 12 --exact || return 1
+	pools_show rxe2 -dd
+	[ "$(pool_val rxe2 12 drv_destroyed)" -ge 2 ] || { echo "no handle retired"; return 1; }
+	read -r t < <(floor_watch rxe2 12 30 resource set frmr_pools dev rxe2 aging $period)
+	pools_show rxe2 -dd
+	echo "floor last seen short by a dump started at ${t}s"
+	pools_quiet_whole rxe2 || return 1
+	within "$t" $((2 * period + 4)) && [ "$(pool_val rxe2 12 pinned)" = 20 ] &&
+		[ "$(pool_val rxe2 12 queue)" -ge 20 ]
+}
+pstep pinned-floor-after-retirements 600 pinned_floor
 
 # --- several processes, predicted counters ------------------------------------------------
 churn_check() {
@@ -162,7 +210,6 @@ while time.monotonic() - t0 < limit:
 print(f"{drained:.1f} {gone:.1f}")
 PY
 }
-within() { awk -v t="$1" -v m="$2" 'BEGIN { exit !(t >= 0 && t <= m) }'; } # t max
 aging() {
 	local period=2 drained gone
 	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 3 || return 1
