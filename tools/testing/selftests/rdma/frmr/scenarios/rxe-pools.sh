@@ -1,19 +1,22 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools: rxe takes user MRs from FRMR pools. Traffic (perftest plain and -R, pingpong,
 # rping) runs on pooled MRs and leaves pools behind; an MR on the handle of a larger one reaches
-# nothing past its end; a stale rkey of a reused MR index is
+# nothing past its end; handles a user's registrations leave queued are charged to its memory
+# cgroup, kernel pools' are not; a stale rkey of a reused MR index is
 # always refused and handles retire before their key byte wraps; several processes' counters
 # match what each predicted; a pinned pool is back at its floor one aging tick after handles
 # retired; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
-# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey, frmr_mw_dereg and frmr_reuse_bounds (make -C
+# Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey, frmr_mw_dereg, frmr_reuse_bounds, frmr_memcg and
+# kmr/frmr_kmr.ko (make -C
 # tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
 # tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
 
 step load-our-modules 120 load_modules
-step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg frmr_reuse_bounds"
+step test-programs 10 bash -c "cd $FRMR_BIN && ls -l frmr_churn frmr_stale_rkey frmr_mw_dereg frmr_reuse_bounds \
+	frmr_memcg kmr/frmr_kmr.ko"
 setup_netdevs() {
 	netdev_dummy dum0 10.10.0.1/24 && netdev_veth veth0 veth1 10.20.0.1/24 10.20.0.2/24 &&
 		netdev_dummy dum1 10.30.0.1/24 && netdev_dummy dum2 10.40.0.1/24 &&
@@ -114,6 +117,43 @@ reuse_counters() {
 		[ "$(pool_val rxe4 45 queue)" = 1 ] && [ -z "$(pool_val rxe4 30 queue)" ]
 }
 pstep reuse-larger-handle-counters 20 reuse_counters
+
+# --- memory cgroups ------------------------------------------------------------------------
+# What a user's registrations leave queued is charged to its memory cgroup: 64 handles of 2048
+# pages hold 64 x 32 KiB of page storage, which stays charged to the cgroup after the process
+# exited (aging is 3600 s on rxe4; stock rxe: about 100 KiB stays). Kernel MRs (frmr_kmr: 64 MEM_REG MRs of 512 sg, handles of
+# a kernel-only pool, 64 x 8 KiB of page storage) loaded from another cgroup charge it less
+# than half of that. memory.stat's "kernel", not memory.current: the page cache of the
+# programs and libraries a cgroup's process reads first is charged to it too (about 2 MiB
+# here). memory.stat is read after the periodic stats flush (2 s).
+memcg_in() { # cgroup cmd... (runs CMD in a new cgroup under /sys/fs/cgroup)
+	local cg=/sys/fs/cgroup/$1
+	shift
+	mkdir "$cg" && sh -c 'echo $$ > "$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+memcg_kernel() { # cgroup -> its memory.stat "kernel" bytes, after a stats flush
+	sleep 3
+	grep -E '^(anon|file|kernel|slab) ' "/sys/fs/cgroup/$1/memory.stat" >&2
+	awk '$1 == "kernel" { print $2 }' "/sys/fs/cgroup/$1/memory.stat"
+}
+memcg_charge() {
+	local r=/sys/fs/cgroup u k
+	mountpoint -q $r || mount -t cgroup2 none $r || return 1
+	echo +memory > $r/cgroup.subtree_control || return 1
+	memcg_in frmr-user $FRMR_BIN/frmr_memcg -d rxe4 -n 64 -p 2048 || return 1
+	[ "$(pool_val rxe4 2048 queue)" = 64 ] || { echo "64 handles not queued"; return 1; }
+	u=$(memcg_kernel frmr-user)
+	echo "user cgroup after its process exited: kernel $u bytes"
+	# at least 3/4 of it: room for a stats flush that is late on a busy host
+	[ "$u" -ge $((64 * 32768 * 3 / 4)) ] || { echo "queued handles not charged"; return 1; }
+	memcg_in frmr-kmr insmod "$FRMR_BIN/kmr/frmr_kmr.ko" dev=rxe4 count=64 sg=512 ||
+		return 1
+	k=$(memcg_kernel frmr-kmr)
+	echo "cgroup of the kernel MRs' insmod: kernel $k bytes"
+	rmmod frmr_kmr || return 1
+	[ "$k" -lt $((64 * 8192 / 2)) ] || { echo "kernel pool handles charged"; return 1; }
+}
+pstep memcg-user-handles-charged 60 memcg_charge
 
 # --- stale rkeys --------------------------------------------------------------------------
 # A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
