@@ -113,17 +113,16 @@ static void rxe_frmr_check_clean(const struct rxe_frmr *frmr)
 }
 
 static struct rxe_frmr *rxe_frmr_create_one(struct rxe_dev *rxe,
-					    u64 num_pages)
+					    u64 num_pages, gfp_t gfp)
 {
 	struct rxe_frmr *frmr;
 	int err;
 
-	frmr = kzalloc(sizeof(*frmr), GFP_KERNEL);
+	frmr = kzalloc(sizeof(*frmr), gfp);
 	if (!frmr)
 		return ERR_PTR(-ENOMEM);
 
-	frmr->page_info = kcalloc(num_pages, sizeof(*frmr->page_info),
-				  GFP_KERNEL);
+	frmr->page_info = kcalloc(num_pages, sizeof(*frmr->page_info), gfp);
 	if (!frmr->page_info) {
 		err = -ENOMEM;
 		goto err_free;
@@ -168,10 +167,18 @@ static int rxe_frmr_create(struct ib_device *ibdev,
 {
 	struct rxe_dev *rxe = to_rdev(ibdev);
 	struct rxe_frmr *frmr;
+	gfp_t gfp;
 	u32 i;
 
+	/*
+	 * A handle of a user pool is made for (and stays queued after) a
+	 * user's registration: its memory is charged to the caller's memory
+	 * cgroup. Kernel pools serve ULPs and stay uncharged. The MR table
+	 * index is shared by every user of the device and is not charged.
+	 */
+	gfp = key->kernel_vendor_key ? GFP_KERNEL : GFP_KERNEL_ACCOUNT;
 	for (i = 0; i < count; i++) {
-		frmr = rxe_frmr_create_one(rxe, key->num_dma_blocks);
+		frmr = rxe_frmr_create_one(rxe, key->num_dma_blocks, gfp);
 		if (IS_ERR(frmr)) {
 			/* all or nothing */
 			rxe_frmr_destroy(ibdev, key, handles, i);
@@ -204,10 +211,24 @@ static int rxe_frmr_build_key(struct ib_device *ibdev,
 	return 0;
 }
 
+/*
+ * What a queued handle of @key holds: its struct rxe_frmr and its page
+ * storage, as kmalloc() rounds them. A kernel MR's mapping may have grown a
+ * handle's storage beyond the key (rxe_map_mr_sg()); that is not counted.
+ */
+static u64 rxe_frmr_handle_bytes(struct ib_device *ibdev,
+				 const struct ib_frmr_key *key)
+{
+	return kmalloc_size_roundup(sizeof(struct rxe_frmr)) +
+	       kmalloc_size_roundup(array_size(key->num_dma_blocks,
+					       sizeof(struct rxe_mr_page)));
+}
+
 static const struct ib_frmr_pool_ops rxe_frmr_pool_ops = {
 	.create_frmrs = rxe_frmr_create,
 	.destroy_frmrs = rxe_frmr_destroy,
 	.build_key = rxe_frmr_build_key,
+	.handle_bytes = rxe_frmr_handle_bytes,
 };
 
 /* Before ib_register_device(): MRs can be made as soon as it returns. */
