@@ -99,12 +99,12 @@ static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
 		die("modify RTS: %s\n", strerror(errno));
 }
 
-/* frmr_qp_connect() with remote writes allowed and a 67 ms timeout. */
+/* frmr_qp_connect() with remote writes and reads allowed, 67 ms timeout. */
 static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 				  const union ibv_gid *gid, int gid_index)
 {
-	frmr_qp_connect(qp, dest_qpn, gid, gid_index, IBV_ACCESS_REMOTE_WRITE,
-			14);
+	frmr_qp_connect(qp, dest_qpn, gid, gid_index,
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 14);
 }
 
 /* The next completion on @cq; dies after 20 s without one. */

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # rxe-pools-short: the short form of rxe-pools and rxe-nvme for the test kernel (KASAN,
-# lockdep, kmemleak): perftest -R on pooled MRs, 100 stale-rkey cycles with frmr_max_reuse
+# lockdep, kmemleak): perftest -R on pooled MRs, an MR on a larger pool's handle (nothing past
+# its end reachable), 100 stale-rkey cycles with frmr_max_reuse
 # lowered to 5, one churn process, every allocation of a registration and deregistration
 # failed once (frmr_failnth), the tool's short checks, link delete, the memory checks of
 # rxe-memory on fewer MR sizes (mem-lib.sh), then 3 nvme-rdma rounds,
@@ -15,6 +16,9 @@ step rxe-add 30 bash -c "$RDMA link add rxe5 type rxe netdev dum5 &&
 	$RDMA link add rxe6 type rxe netdev dum6"
 step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe5 -R -s 65536 -n 100 -F" \
 	"ib_write_bw -d rxe5 -R -s 65536 -n 100 -F 10.50.0.1"
+# A 30-page MR on the handle of a 45-page MR (fresh device): nothing past its end is reachable,
+# and the reused page storage held no page (rdma_rxe's test-only frmr_check_clean).
+step reuse-larger-handle 60 reuse_larger_handle rxe6 45 30
 step stale-rkey-100-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 100
 step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
 # Every allocation of a registration (pool miss and hit) and of a deregistration fails once:
