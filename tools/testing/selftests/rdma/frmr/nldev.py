@@ -74,7 +74,8 @@ A_AGING_PERIOD = 115
 A_PINNED_HANDLES = 116
 A_KEY_KERNEL_VENDOR_KEY = 117
 
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged")
+COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
+            "reclaimed", "over_limit", "mem_bytes")
 
 
 def nltype(op):

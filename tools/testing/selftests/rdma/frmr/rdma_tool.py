@@ -28,7 +28,8 @@ import time
 RDMA = os.environ.get("RDMA", "rdma")
 NOBODY = os.environ.get("NOBODY", "setpriv --reuid=65534 --regid=65534 --clear-groups "
                         "--inh-caps=-all --bounding-set=-all").split()
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged")
+COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
+            "reclaimed", "over_limit", "mem_bytes")
 BASE_KEYS = ["ifindex", "ifname", "key", "queue", "in_use", "max_in_use", "pinned"]
 DETAIL_KEYS = ["ats", "access_flags", "vendor_key", "num_dma_blocks"]
 HEX = "[0-9a-f]+"
