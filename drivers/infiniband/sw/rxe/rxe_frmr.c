@@ -173,10 +173,15 @@ static int rxe_frmr_create(struct ib_device *ibdev,
 	/*
 	 * A handle of a user pool is made for (and stays queued after) a
 	 * user's registration: its memory is charged to the caller's memory
-	 * cgroup. Kernel pools serve ULPs and stay uncharged. The MR table
-	 * index is shared by every user of the device and is not charged.
+	 * cgroup. At the cgroup's limit the allocation fails rather than
+	 * invoke the cgroup's OOM killer (__GFP_RETRY_MAYFAIL): rxe_frmr_get()
+	 * then trims the device's idle handles, which uncharges what they
+	 * hold, and tries once more. Kernel pools serve ULPs and stay
+	 * uncharged. The MR table index is shared by every user of the device
+	 * and is not charged.
 	 */
-	gfp = key->kernel_vendor_key ? GFP_KERNEL : GFP_KERNEL_ACCOUNT;
+	gfp = key->kernel_vendor_key ? GFP_KERNEL :
+	      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
 	for (i = 0; i < count; i++) {
 		frmr = rxe_frmr_create_one(rxe, key->num_dma_blocks, gfp);
 		if (IS_ERR(frmr)) {
