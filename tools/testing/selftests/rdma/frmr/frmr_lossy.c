@@ -117,6 +117,30 @@ static void pair_new(struct proc *p)
 			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 14);
 }
 
+static const char *const qp_state_name[] = {
+	"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR",
+};
+
+/* What a QP looks like when its WR did not complete: one line on stderr. */
+static void qp_report(struct proc *p, const char *who, struct ibv_qp *qp)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr a;
+
+	if (ibv_query_qp(qp, &a, IBV_QP_STATE | IBV_QP_CUR_STATE |
+			 IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			 IBV_QP_SQ_PSN | IBV_QP_RQ_PSN, &ia)) {
+		fprintf(stderr, "proc %d %s qp 0x%x: query_qp: %s\n", p->id,
+			who, qp->qp_num, strerror(errno));
+		return;
+	}
+	fprintf(stderr,
+		"proc %d %s qp 0x%x: state %s timeout %u retry_cnt %u rnr_retry %u sq_psn %u rq_psn %u\n",
+		p->id, who, qp->qp_num,
+		a.qp_state <= IBV_QPS_ERR ? qp_state_name[a.qp_state] : "?",
+		a.timeout, a.retry_cnt, a.rnr_retry, a.sq_psn, a.rq_psn);
+}
+
 /* One signalled WRITE of a page (from wbuf) or READ (into rbuf) by the peer. */
 static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
 				  size_t off, uint32_t rkey)
@@ -133,14 +157,20 @@ static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
 		.wr.rdma = { .remote_addr = (uintptr_t)p->obuf + off,
 			     .rkey = rkey },
 	}, *bad;
-	enum ibv_wc_status st;
+	struct ibv_wc wc;
 
 	if (ibv_post_send(p->qqp, &wr, &bad))
 		die("post_send: %s\n", strerror(errno));
-	st = frmr_wait_wc(p->qcq).status;
-	if (st != IBV_WC_SUCCESS)
+	if (!frmr_poll_wc(p->qcq, 20, &wc)) {
+		fprintf(stderr, "proc %d: %s rkey 0x%x: no completion within 20 s\n",
+			p->id, write ? "WRITE" : "READ", rkey);
+		qp_report(p, "peer", p->qqp);
+		qp_report(p, "owner", p->oqp);
+		die("stalled\n");
+	}
+	if (wc.status != IBV_WC_SUCCESS)
 		pair_new(p);
-	return st;
+	return wc.status;
 }
 
 static int all_bytes(const unsigned char *b, size_t len, unsigned char c)

@@ -107,22 +107,34 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 			14);
 }
 
-/* The next completion on @cq; dies after 20 s without one. */
-static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
+/*
+ * The next completion on @cq into @wc, waiting at most @secs seconds:
+ * 1, or 0 when none came.
+ */
+static inline int frmr_poll_wc(struct ibv_cq *cq, int secs, struct ibv_wc *wc)
 {
 	struct timespec t0, t;
-	struct ibv_wc wc;
 	int n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		n = ibv_poll_cq(cq, 1, &wc);
+		n = ibv_poll_cq(cq, 1, wc);
 		if (n < 0)
 			die("poll_cq\n");
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			die("no completion within 20 s\n");
+		if (!n && t.tv_sec - t0.tv_sec > secs)
+			return 0;
 	} while (!n);
+	return 1;
+}
+
+/* The next completion on @cq; dies after 20 s without one. */
+static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
+{
+	struct ibv_wc wc;
+
+	if (!frmr_poll_wc(cq, 20, &wc))
+		die("no completion within 20 s\n");
 	return wc;
 }
 
