@@ -97,7 +97,7 @@ lossy() {
 	[ "$(join /tmp/hw-rxe1-before.txt /tmp/hw-rxe1-after.txt |
 		awk '$1 == "duplicate_request" { print $3 - $2 }')" -gt 0 ]
 }
-step lossy-handle-moves 240 lossy
+step lossy-handle-moves 60 lossy
 # The 4-page pool of rxe1: 2 handles, and in every round each process popped the handle the
 # other had just pushed (2 hits a round); nothing in use afterwards, nothing destroyed.
 pool_counter() { # counter: of rxe1's user pool of 4 blocks
