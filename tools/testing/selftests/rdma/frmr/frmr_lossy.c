@@ -17,8 +17,9 @@
  *  4. both peers post an RDMA WRITE and an RDMA READ with their process's
  *     previous rkey, whose index now belongs to the other process's live MR
  *     (same address, other PD, other key byte): each must complete with an
- *     error (a remote access error, or a retry error if the wire lost every
- *     try), and the READ must bring back nothing;
+ *     error (a remote access error, or a retry error when the wire lost
+ *     the NAK: the owner's QP, in ERR once it sent it, drops every
+ *     retransmission), and the READ must bring back nothing;
  *  5. each process checks its own memory: page 0 holds only its canary or
  *     its peer's WRITE pattern, every other page only its canary.
  * A QP pair that saw an error is replaced by a new one. Peer traffic with the
@@ -39,6 +40,15 @@
 
 #define STALE_BYTE	0xff	/* what a stale WRITE carries; never a canary */
 #define TRIES		4
+/*
+ * 67 ms, at most 6 retransmissions: a WR ends within about 0.5 s even when
+ * its answer never comes. A stale rkey's NAK moves the owner's QP to ERR,
+ * which then drops everything; when netem drops that NAK, only the
+ * retry limit ends the WR (IBV_WC_RETRY_EXC_ERR). With retry_cnt 7, which
+ * rxe takes as "no limit", it never ended.
+ */
+#define QP_TIMEOUT	14
+#define RETRY_CNT	6
 /*
  * One packet at path MTU 1024: a READ whose response broke off and is
  * retried from a middle PSN ends in COMPST_ERROR with a success status in
@@ -112,9 +122,35 @@ static void pair_new(struct proc *p)
 	p->oqp = ibv_create_qp(p->opd, &qa);
 	if (!p->qqp || !p->oqp)
 		die("create_qp: %s\n", strerror(errno));
-	frmr_qp_connect(p->qqp, p->oqp->qp_num, &p->ogid, gid_index, 0, 14);
+	frmr_qp_connect(p->qqp, p->oqp->qp_num, &p->ogid, gid_index, 0,
+			QP_TIMEOUT, RETRY_CNT);
 	frmr_qp_connect(p->oqp, p->qqp->qp_num, &p->qgid, gid_index,
-			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 14);
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ,
+			QP_TIMEOUT, RETRY_CNT);
+}
+
+static const char *const qp_state_name[] = {
+	"RESET", "INIT", "RTR", "RTS", "SQD", "SQE", "ERR",
+};
+
+/* What a QP looks like when its WR did not complete: one line on stderr. */
+static void qp_report(struct proc *p, const char *who, struct ibv_qp *qp)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr a;
+
+	if (ibv_query_qp(qp, &a, IBV_QP_STATE | IBV_QP_CUR_STATE |
+			 IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY |
+			 IBV_QP_SQ_PSN | IBV_QP_RQ_PSN, &ia)) {
+		fprintf(stderr, "proc %d %s qp 0x%x: query_qp: %s\n", p->id,
+			who, qp->qp_num, strerror(errno));
+		return;
+	}
+	fprintf(stderr,
+		"proc %d %s qp 0x%x: state %s timeout %u retry_cnt %u rnr_retry %u sq_psn %u rq_psn %u\n",
+		p->id, who, qp->qp_num,
+		a.qp_state <= IBV_QPS_ERR ? qp_state_name[a.qp_state] : "?",
+		a.timeout, a.retry_cnt, a.rnr_retry, a.sq_psn, a.rq_psn);
 }
 
 /* One signalled WRITE of a page (from wbuf) or READ (into rbuf) by the peer. */
@@ -133,14 +169,20 @@ static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
 		.wr.rdma = { .remote_addr = (uintptr_t)p->obuf + off,
 			     .rkey = rkey },
 	}, *bad;
-	enum ibv_wc_status st;
+	struct ibv_wc wc;
 
 	if (ibv_post_send(p->qqp, &wr, &bad))
 		die("post_send: %s\n", strerror(errno));
-	st = frmr_wait_wc(p->qcq).status;
-	if (st != IBV_WC_SUCCESS)
+	if (!frmr_poll_wc(p->qcq, 20, &wc)) {
+		fprintf(stderr, "proc %d: %s rkey 0x%x: no completion within 20 s\n",
+			p->id, write ? "WRITE" : "READ", rkey);
+		qp_report(p, "peer", p->qqp);
+		qp_report(p, "owner", p->oqp);
+		die("stalled\n");
+	}
+	if (wc.status != IBV_WC_SUCCESS)
 		pair_new(p);
-	return st;
+	return wc.status;
 }
 
 static int all_bytes(const unsigned char *b, size_t len, unsigned char c)

@@ -65,9 +65,9 @@ static struct qp_pair pair_create(void)
 	p.resp = ibv_create_qp(spd[0], &qa);
 	if (!p.req || !p.resp)
 		die("create_qp: %s\n", strerror(errno));
-	frmr_qp_connect(p.req, p.resp->qp_num, &sgid, gid_index, 0, TIMEOUT);
+	frmr_qp_connect(p.req, p.resp->qp_num, &sgid, gid_index, 0, TIMEOUT, 7);
 	frmr_qp_connect(p.resp, p.req->qp_num, &rgid, gid_index,
-			IBV_ACCESS_REMOTE_READ, TIMEOUT);
+			IBV_ACCESS_REMOTE_READ, TIMEOUT, 7);
 	return p;
 }
 

@@ -80,17 +80,24 @@ step netem-on 10 bash -c "tc qdisc add dev veth0 root netem $NETEM &&
 	tc qdisc add dev veth1 root netem $NETEM && tc qdisc show dev veth0 && tc qdisc show dev veth1"
 export ROUNDS=40
 lossy() {
-	hw_counters rxe1 > /tmp/hw-before.txt
-	$FRMR_BIN/frmr_lossy -q rxe0 -o rxe1 -g 1 -r $ROUNDS -p 4 || return 1
-	hw_counters rxe1 > /tmp/hw-after.txt
-	join /tmp/hw-before.txt /tmp/hw-after.txt | awk '{ printf "rxe1 %s %d\n", $1, $3 - $2 }'
+	local d rc
+	for d in rxe0 rxe1; do hw_counters $d > /tmp/hw-$d-before.txt; done
+	$FRMR_BIN/frmr_lossy -q rxe0 -o rxe1 -g 1 -r $ROUNDS -p 4
+	rc=$?
+	# the requester's (rxe0) retry counters tell a stall from a lost answer
+	for d in rxe0 rxe1; do
+		hw_counters $d > /tmp/hw-$d-after.txt
+		join /tmp/hw-$d-before.txt /tmp/hw-$d-after.txt |
+			awk -v d=$d '{ printf "%s %s %d\n", d, $1, $3 - $2 }'
+	done
 	tc -s qdisc show dev veth0
 	tc -s qdisc show dev veth1
+	[ $rc = 0 ] || return 1
 	# the wire did drop and duplicate packets, and the responder saw duplicates
-	[ "$(join /tmp/hw-before.txt /tmp/hw-after.txt |
+	[ "$(join /tmp/hw-rxe1-before.txt /tmp/hw-rxe1-after.txt |
 		awk '$1 == "duplicate_request" { print $3 - $2 }')" -gt 0 ]
 }
-step lossy-handle-moves 240 lossy
+step lossy-handle-moves 60 lossy
 # The 4-page pool of rxe1: 2 handles, and in every round each process popped the handle the
 # other had just pushed (2 hits a round); nothing in use afterwards, nothing destroyed.
 pool_counter() { # counter: of rxe1's user pool of 4 blocks
