@@ -265,26 +265,6 @@ mem_cg_limit_held() {
 	return $bad
 }
 
-# A later process of the cgroup needs the memory the queued handles hold: memory.max
-# minus half of what is charged. Without reclaim of those handles within the cgroup, the
-# OOM killer would kill it.
-mem_cg_pressure() { # dev
-	local max cur fill oomk rc
-	max=$(cat $MEM_CG/memory.max); cur=$(cat $MEM_CG/memory.current); oomk=$(mem_cg_event oom_kill)
-	mem_pools "$1" cg-pressure0 || return 1
-	echo "before: memory.current $(mib $cur), $P_unpinned unpinned queued handles"
-	[ "$cur" -ge 2097152 ] || { echo "less than 2 MiB charged: nothing to press on"; return 1; }
-	fill=$(((max - cur / 2) / 4096))
-	mem_in_cg "$FRMR_BIN/frmr_memloop" -n 0 -t $fill
-	rc=$?
-	mem_cg_wait_empty
-	mem_pools "$1" cg-pressure1 || return 1
-	echo "filler of $(mib $((fill * 4096))): exit status $rc; then memory.current" \
-		"$(cat $MEM_CG/memory.current), $P_unpinned unpinned queued handles;" \
-		"memory.events: $(mem_cg_events)"
-	[ $rc = 0 ] && [ "$(mem_cg_event oom_kill)" = "$oomk" ]
-}
-
 # drop_caches destroys the queued handles and uncharges the cgroup.
 mem_cg_release() { # dev
 	local cur0 cur
@@ -349,7 +329,6 @@ mem_steps() { # dev netdev cidr
 	pstep mem-cgroup-loop "$MEM_LOOP_TO" mem_cg_loop "$dev"
 	step mem-cgroup-charged 10 mem_cg_charged
 	step mem-cgroup-limit-held 10 mem_cg_limit_held
-	pstep mem-cgroup-pressure-reclaims-queue 60 mem_cg_pressure "$dev"
 	pstep mem-cgroup-release 60 mem_cg_release "$dev"
 	step mem-cgroup-remove 10 rmdir $MEM_CG
 	pstep mem-bound 120 mem_bound "$dev"
