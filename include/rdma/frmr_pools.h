@@ -279,7 +279,6 @@ int ib_frmr_pool_pop_exact(struct ib_frmr_pools *pools,
 
 /**
  * ib_frmr_pool_push() - give a handle back for reuse
- * @pools: the device's pools
  * @ref: the handle, as filled by ib_frmr_pool_pop()
  *
  * Queues the handle on top of the pool it came from (@ref->pool, which may
@@ -294,7 +293,7 @@ int ib_frmr_pool_pop_exact(struct ib_frmr_pools *pools,
  *
  * Context: process context, may sleep.
  */
-void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref);
+void ib_frmr_pool_push(struct ib_frmr_ref *ref);
 
 /**
  * ib_frmr_pool_drop() - forget a handle the driver destroyed itself
@@ -310,7 +309,6 @@ void ib_frmr_pool_drop(struct ib_frmr_ref *ref);
 
 /**
  * ib_frmr_pool_retire() - give back a handle that must not be reused
- * @pools: the device's pools
  * @ref: the handle, as filled by ib_frmr_pool_pop()
  *
  * The core destroys the handle through &ib_frmr_pool_ops.destroy_frmrs and
@@ -320,8 +318,7 @@ void ib_frmr_pool_drop(struct ib_frmr_ref *ref);
  *
  * Context: process context, may sleep.
  */
-void ib_frmr_pool_retire(struct ib_frmr_pools *pools,
-			 struct ib_frmr_ref *ref);
+void ib_frmr_pool_retire(struct ib_frmr_ref *ref);
 
 /**
  * ib_frmr_ref_key() - key of the pool a handle belongs to

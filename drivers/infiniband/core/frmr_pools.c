@@ -1306,7 +1306,7 @@ static bool frmr_pool_over_limit_locked(const struct ib_frmr_pool *pool)
 	       pool->handle_bytes > frmr_queued_bytes_limit();
 }
 
-void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
+void ib_frmr_pool_push(struct ib_frmr_ref *ref)
 {
 	struct ib_frmr_pool *pool = ref->pool;
 	bool over_limit;
@@ -1332,7 +1332,7 @@ void ib_frmr_pool_push(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
 }
 EXPORT_SYMBOL(ib_frmr_pool_push);
 
-void ib_frmr_pool_retire(struct ib_frmr_pools *pools, struct ib_frmr_ref *ref)
+void ib_frmr_pool_retire(struct ib_frmr_ref *ref)
 {
 	struct ib_frmr_pool *pool = ref->pool;
 

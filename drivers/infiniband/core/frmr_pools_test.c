@@ -348,8 +348,8 @@ static void pop_after_push_returns_same_handle(struct kunit *test)
 	h1 = r1.handle;
 	h2 = r2.handle;
 	KUNIT_EXPECT_NE(test, h1, h2);
-	ib_frmr_pool_push(t->pools, &r1);
-	ib_frmr_pool_push(t->pools, &r2);
+	ib_frmr_pool_push(&r1);
+	ib_frmr_pool_push(&r2);
 	KUNIT_EXPECT_NULL(test, r1.pool);
 	KUNIT_EXPECT_NULL(test, r2.pool);
 
@@ -367,8 +367,8 @@ static void pop_after_push_returns_same_handle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.max_in_use, 2);
 	KUNIT_EXPECT_EQ(test, s.queue, 0);
 
-	ib_frmr_pool_push(t->pools, &a);
-	ib_frmr_pool_push(t->pools, &b);
+	ib_frmr_pool_push(&a);
+	ib_frmr_pool_push(&b);
 	s = expect_pool(test, blocks_key(8));
 	KUNIT_EXPECT_EQ(test, s.queue, 2);
 	KUNIT_EXPECT_EQ(test, s.in_use, 0);
@@ -396,7 +396,7 @@ static void each_key_field_separates_pools(struct kunit *test)
 	variants[4].ats = 1;
 
 	KUNIT_ASSERT_EQ(test, pop_key(t, base, &ref), 0);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	for (i = 0; i < ARRAY_SIZE(variants); i++) {
 		calls = atomic_read(&t->st->create_calls);
@@ -407,7 +407,7 @@ static void each_key_field_separates_pools(struct kunit *test)
 						      &variants[i]), 0);
 		KUNIT_EXPECT_EQ(test, ib_frmr_key_cmp(&t->st->last_key,
 						      &variants[i]), 0);
-		ib_frmr_pool_push(t->pools, &ref);
+		ib_frmr_pool_push(&ref);
 	}
 	KUNIT_EXPECT_EQ(test, count_pools(t->dev), 1 + ARRAY_SIZE(variants));
 	expect_clean_end(test);
@@ -426,12 +426,12 @@ static void build_key_normalises_key_to_share_pool(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, t->st->last_key.access_flags, 0x2);
 	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&ref)->access_flags, 0x2);
 	h = ref.handle;
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	key.access_flags = 0x2;
 	KUNIT_ASSERT_EQ(test, pop_key(t, key, &ref), 0);
 	KUNIT_EXPECT_EQ(test, ref.handle, h);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	KUNIT_EXPECT_EQ(test, count_pools(t->dev), 1);
 	expect_clean_end(test);
 }
@@ -482,7 +482,7 @@ static u64 queue_one(struct kunit *test, struct ib_frmr_key key)
 
 	KUNIT_EXPECT_EQ(test, pop_key(t, key, &ref), 0);
 	h = ref.handle;
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	return h;
 }
 
@@ -503,7 +503,7 @@ static void larger_pool_reused_below_twice(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.in_use, 1);
 
 	/* It goes back where it came from; no pool of 8 was made. */
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	s = expect_pool(test, blocks_key(15));
 	KUNIT_EXPECT_EQ(test, s.queue, 1);
 	KUNIT_EXPECT_EQ(test, count_pools(t->dev), 1);
@@ -521,7 +521,7 @@ static void larger_pool_not_reused_at_twice(struct kunit *test)
 	KUNIT_EXPECT_NE(test, ref.handle, h);
 	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&ref)->num_dma_blocks, 8);
 	KUNIT_EXPECT_EQ(test, t->st->last_key.num_dma_blocks, 8);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(16)).queue, 1);
 	expect_clean_end(test);
 }
@@ -553,7 +553,7 @@ static void larger_pool_needs_same_other_fields(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pop_key(t, want, &ref), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->st->create_calls), 5);
 	KUNIT_EXPECT_EQ(test, ib_frmr_key_cmp(ib_frmr_ref_key(&ref), &want), 0);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	expect_clean_end(test);
 }
 
@@ -572,9 +572,9 @@ static void larger_pool_exact_first_then_smallest(struct kunit *test)
 	h8 = r8.handle;
 	h10 = r10.handle;
 	h12 = r12.handle;
-	ib_frmr_pool_push(t->pools, &r12);
-	ib_frmr_pool_push(t->pools, &r10);
-	ib_frmr_pool_push(t->pools, &r8);
+	ib_frmr_pool_push(&r12);
+	ib_frmr_pool_push(&r10);
+	ib_frmr_pool_push(&r8);
 
 	for (i = 0; i < ARRAY_SIZE(refs); i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, blocks_key(8), &refs[i]), 0);
@@ -584,7 +584,7 @@ static void larger_pool_exact_first_then_smallest(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&refs[3])->num_dma_blocks, 8);
 	KUNIT_EXPECT_EQ(test, atomic_read(&t->st->create_calls), 4);
 	for (i = 0; i < ARRAY_SIZE(refs); i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(8)).queue, 2);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(10)).queue, 1);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(12)).queue, 1);
@@ -609,7 +609,7 @@ static void pop_exact_never_takes_larger_pool(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&ref)->num_dma_blocks, 8);
 	KUNIT_EXPECT_EQ(test, t->st->last_key.num_dma_blocks, 8);
 	exact = ref.handle;
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	/* The exact pool's own queue serves it; the larger one is untouched. */
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
@@ -620,7 +620,7 @@ static void pop_exact_never_takes_larger_pool(struct kunit *test)
 	s = expect_pool(test, blocks_key(15));
 	KUNIT_EXPECT_EQ(test, s.queue, 1);
 	KUNIT_EXPECT_EQ(test, s.hits, 0);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	/*
 	 * With the exact pool empty, ib_frmr_pool_pop() takes the larger
@@ -629,12 +629,12 @@ static void pop_exact_never_takes_larger_pool(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
 	KUNIT_ASSERT_EQ(test, pop_key(t, key, &other), 0);
 	KUNIT_EXPECT_EQ(test, other.handle, larger);
-	ib_frmr_pool_push(t->pools, &other);
+	ib_frmr_pool_push(&other);
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &other), 0);
 	KUNIT_EXPECT_NE(test, other.handle, larger);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(8)).misses, 2);
-	ib_frmr_pool_push(t->pools, &other);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&other);
+	ib_frmr_pool_push(&ref);
 	expect_clean_end(test);
 }
 
@@ -649,7 +649,7 @@ static void pop_exact_passes_key_through_build_key(struct kunit *test)
 	h = queue_one(test, blocks_key(8));
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &key, &ref), 0);
 	KUNIT_EXPECT_EQ(test, ref.handle, h);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	bad.vendor_key = 0x2;
 	KUNIT_EXPECT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &bad, &ref),
 			-EOPNOTSUPP);
@@ -709,7 +709,7 @@ static void aging_never_touches_handles_in_use(struct kunit *test)
 	age(t, 5);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, blocks_key(8)).in_use, 1);
 	KUNIT_EXPECT_EQ(test, fake_live(t->st), 1);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	expect_clean_end(test);
 }
 
@@ -814,7 +814,7 @@ static void pinned_count_includes_handles_in_use(struct kunit *test)
 	for (i = 3; i < 5; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
 	for (i = 0; i < 5; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	age(t, 3);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, key).queue, 5);
 	expect_clean_end(test);
@@ -916,7 +916,7 @@ static void create_failure_returns_driver_error(struct kunit *test)
 
 	/* The pool still works. */
 	KUNIT_ASSERT_EQ(test, pop_key(t, key, &ref), 0);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 	expect_clean_end(test);
 }
 
@@ -933,13 +933,13 @@ static void pinned_floor_refilled_after_retire_and_drop(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
 	/* Four retired (key variant about to wrap), two dropped, four back. */
 	for (i = 0; i < 4; i++)
-		ib_frmr_pool_retire(t->pools, &refs[i]);
+		ib_frmr_pool_retire(&refs[i]);
 	for (i = 4; i < 6; i++) {
 		fake_destroy_by_driver(t->st, refs[i].handle);
 		ib_frmr_pool_drop(&refs[i]);
 	}
 	for (i = 6; i < 10; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	s = expect_pool(test, key);
 	KUNIT_EXPECT_EQ(test, s.queue, 4);
 
@@ -954,18 +954,18 @@ static void pinned_floor_refilled_after_retire_and_drop(struct kunit *test)
 	/* Handles in use count towards the floor: nothing more is made. */
 	for (i = 0; i < 3; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
-	ib_frmr_pool_retire(t->pools, &refs[0]);
+	ib_frmr_pool_retire(&refs[0]);
 	age(t, 1);
 	s = expect_pool(test, key);
 	KUNIT_EXPECT_EQ(test, s.queue + s.in_use, 10);
 	KUNIT_EXPECT_EQ(test, s.in_use, 2);
 	KUNIT_EXPECT_EQ(test, s.created, 17);
 	for (i = 1; i < 3; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 
 	/* A failed refill is retried at the next tick. */
 	KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[0]), 0);
-	ib_frmr_pool_retire(t->pools, &refs[0]);
+	ib_frmr_pool_retire(&refs[0]);
 	WRITE_ONCE(t->st->fail_create_call,
 		   atomic_read(&t->st->create_calls) + 1);
 	age(t, 1);
@@ -1028,18 +1028,18 @@ static void shrinker_destroys_oldest_unpinned_first(struct kunit *test)
 	for (i = 0; i < 5; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
 	for (i = 0; i < 5; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	for (i = 0; i < 6; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, k16, &refs[i]), 0);
 	for (i = 0; i < 4; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_count(t->pools), 2 + 4);
 
 	/* Everything queued is now old; one handle of 16 is used again. */
 	age(t, 1);
 	KUNIT_ASSERT_EQ(test, pop_key(t, k16, &ref), 0);
 	active = ref.handle;
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	/* The old generation goes first: 2 of pool 8, then 1 of pool 16. */
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_scan(t->pools, 3), 3);
@@ -1054,7 +1054,7 @@ static void shrinker_destroys_oldest_unpinned_first(struct kunit *test)
 	/* The recently used handle survived: it is still on top. */
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop_exact(t->pools, &k16, &ref), 0);
 	KUNIT_EXPECT_EQ(test, ref.handle, active);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	/* Then the rest; pinned and in-use handles stay. */
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_shrink_scan(t->pools, 100), 3);
@@ -1072,7 +1072,7 @@ static void shrinker_destroys_oldest_unpinned_first(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.destroyed, 4);
 	KUNIT_EXPECT_EQ(test, fake_live(t->st), 3 + 2);
 	for (i = 4; i < 6; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	expect_clean_end(test);
 }
 
@@ -1101,7 +1101,7 @@ static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
 	for (i = 0; i < 15; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
 	for (i = 0; i < 15; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	s = expect_pool(test, k8);
 	KUNIT_EXPECT_EQ(test, s.queue, 10);
 	KUNIT_EXPECT_EQ(test, s.over_limit, 5);
@@ -1113,7 +1113,7 @@ static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
 	for (i = 0; i < 12; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, k16, &refs[i]), 0);
 	for (i = 0; i < 12; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	s = expect_pool(test, k16);
 	KUNIT_EXPECT_EQ(test, s.queue, 12);
 	KUNIT_EXPECT_EQ(test, s.over_limit, 0);
@@ -1123,7 +1123,7 @@ static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
 	for (i = 0; i < 3; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[i]), 0);
 	for (i = 0; i < 3; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	s = expect_pool(test, k8);
 	KUNIT_EXPECT_EQ(test, s.queue, 9);
 	KUNIT_EXPECT_EQ(test, s.over_limit, 6);
@@ -1133,7 +1133,7 @@ static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, expect_pool(test, k8).queue, 0);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, k16).queue, 12);
 	KUNIT_ASSERT_EQ(test, pop_key(t, k8, &refs[0]), 0);
-	ib_frmr_pool_push(t->pools, &refs[0]);
+	ib_frmr_pool_push(&refs[0]);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, k8).queue, 1);
 	expect_clean_end(test);
 }
@@ -1149,11 +1149,11 @@ static void trim_destroys_idle_unpinned_handles(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(refs); i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, a, &refs[i]), 0);
 	for (i = 0; i < ARRAY_SIZE(refs); i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	queue_one(test, b);
 	KUNIT_ASSERT_EQ(test, pop_key(t, b, &busy), 0);	/* the same handle */
 	KUNIT_ASSERT_EQ(test, pop_key(t, b, &refs[0]), 0);
-	ib_frmr_pool_push(t->pools, &refs[0]);
+	ib_frmr_pool_push(&refs[0]);
 
 	/* a: 5 queued, 2 pinned; b: 1 queued, 1 in use. */
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_trim(t->dev), 3 + 1);
@@ -1162,7 +1162,7 @@ static void trim_destroys_idle_unpinned_handles(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, expect_pool(test, b).in_use, 1);
 	KUNIT_EXPECT_EQ(test, expect_pool(test, a).aged, 0);
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_trim(t->dev), 0);
-	ib_frmr_pool_push(t->pools, &busy);
+	ib_frmr_pool_push(&busy);
 	expect_clean_end(test);
 }
 
@@ -1173,7 +1173,7 @@ static void retire_destroys_handle(struct kunit *test)
 	struct ib_frmr_pool_stats s;
 
 	KUNIT_ASSERT_EQ(test, pop_key(t, blocks_key(8), &ref), 0);
-	ib_frmr_pool_retire(t->pools, &ref);
+	ib_frmr_pool_retire(&ref);
 	KUNIT_EXPECT_NULL(test, ref.pool);
 	KUNIT_EXPECT_EQ(test, fake_live(t->st), 0);
 	s = expect_pool(test, blocks_key(8));
@@ -1181,8 +1181,8 @@ static void retire_destroys_handle(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, s.queue, 0);
 	KUNIT_EXPECT_EQ(test, s.in_use, 0);
 	/* Idempotent on an empty ref, like push and drop. */
-	ib_frmr_pool_retire(t->pools, &ref);
-	ib_frmr_pool_push(t->pools, &ref);
+	ib_frmr_pool_retire(&ref);
+	ib_frmr_pool_push(&ref);
 	ib_frmr_pool_drop(&ref);
 	KUNIT_EXPECT_NULL(test, ib_frmr_ref_key(&ref));
 	expect_clean_end(test);
@@ -1243,7 +1243,7 @@ static void memory_per_queued_handle_at_most_16_bytes(struct kunit *test)
 	for (i = 0; i < n; i++)
 		KUNIT_ASSERT_EQ(test, pop_key(t, key, &refs[i]), 0);
 	for (i = 0; i < n; i++)
-		ib_frmr_pool_push(t->pools, &refs[i]);
+		ib_frmr_pool_push(&refs[i]);
 	s = expect_pool(test, key);
 	KUNIT_EXPECT_EQ(test, s.queue, n);
 	KUNIT_EXPECT_LE_MSG(test, s.mem_bytes, 16ULL * n,
@@ -1311,7 +1311,7 @@ static void dealloc_device_cleans_pools(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, ib_frmr_pools_set_pinned(&other->ibdev, &key, 3),
 			0);
 	KUNIT_ASSERT_EQ(test, ib_frmr_pool_pop(pools, &key, &ref), 0);
-	ib_frmr_pool_push(pools, &ref);
+	ib_frmr_pool_push(&ref);
 
 	ib_dealloc_device(&other->ibdev);
 	KUNIT_EXPECT_EQ(test, atomic_long_read(&st->created), 3);
@@ -1329,7 +1329,7 @@ static void cleanup_reports_handles_still_in_use(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, pop_key(t, blocks_key(8), &retired), 0);
 	KUNIT_ASSERT_EQ(test, pop_key(t, blocks_key(100), &dropped), 0);
 	KUNIT_ASSERT_EQ(test, pop_key(t, blocks_key(200), &idle), 0);
-	ib_frmr_pool_push(t->pools, &idle);
+	ib_frmr_pool_push(&idle);
 
 	ib_frmr_pools_cleanup(t->dev);
 	KUNIT_EXPECT_EQ(test, ib_frmr_pools_leaked_total() - t->leaked0, 3);
@@ -1340,9 +1340,9 @@ static void cleanup_reports_handles_still_in_use(struct kunit *test)
 
 	/* Late returns are safe; the zombie pools go with the last one. */
 	KUNIT_EXPECT_EQ(test, ib_frmr_ref_key(&pushed)->num_dma_blocks, 8);
-	ib_frmr_pool_push(t->pools, &pushed);
+	ib_frmr_pool_push(&pushed);
 	KUNIT_EXPECT_EQ(test, fake_live(t->st), 2);
-	ib_frmr_pool_retire(t->pools, &retired);
+	ib_frmr_pool_retire(&retired);
 	KUNIT_EXPECT_EQ(test, fake_live(t->st), 1);
 	fake_destroy_by_driver(t->st, dropped.handle);
 	ib_frmr_pool_drop(&dropped);
@@ -1389,15 +1389,15 @@ static unsigned int failslab_sequence(struct ib_device *dev, int *init_ret,
 	ib_frmr_pool_pop(pools, &a, &r1);
 	ib_frmr_pool_pop(pools, &a, &r2);
 	ib_frmr_pool_pop(pools, &b, &r3);
-	ib_frmr_pool_push(pools, &r1);
-	ib_frmr_pool_push(pools, &r2);
+	ib_frmr_pool_push(&r1);
+	ib_frmr_pool_push(&r2);
 	ib_frmr_pools_set_pinned(dev, &a, 70);
 	ib_frmr_pool_pop(pools, &a, &r4);
-	ib_frmr_pool_push(pools, &r4);
+	ib_frmr_pool_push(&r4);
 	ib_frmr_pools_age_now(pools);
 	/* A retired pinned handle: the next tick refills the floor. */
 	ib_frmr_pool_pop(pools, &a, &r4);
-	ib_frmr_pool_retire(pools, &r4);
+	ib_frmr_pool_retire(&r4);
 	ib_frmr_pools_age_now(pools);
 	ib_frmr_pools_shrink_scan(pools, 2);
 	ib_frmr_pools_set_pinned(dev, &a, 0);
@@ -1405,14 +1405,14 @@ static unsigned int failslab_sequence(struct ib_device *dev, int *init_ret,
 	ib_frmr_pools_age_now(pools);
 	ib_frmr_pool_pop(pools, &a, &r1);
 	ib_frmr_pools_trim(dev);
-	ib_frmr_pool_retire(pools, &r3);
-	ib_frmr_pool_push(pools, &r1);
+	ib_frmr_pool_retire(&r3);
+	ib_frmr_pool_push(&r1);
 	bad = pools_inconsistent(dev, NULL);
 	/* Cleanup with a handle out, returned afterwards. */
 	ib_frmr_pool_pop(pools, &b, &r2);
 	*leaked = r2.pool ? 1 : 0;
 	ib_frmr_pools_cleanup(dev);
-	ib_frmr_pool_push(pools, &r2);
+	ib_frmr_pool_push(&r2);
 	return bad;
 }
 
@@ -1505,15 +1505,15 @@ static int stress_thread(void *arg)
 			if (ib_frmr_pool_pop(ctx->pools, &key, &refs[slot]))
 				atomic_inc(ctx->errors);
 		} else if ((rnd >> 16) % 32 == 0) {
-			ib_frmr_pool_retire(ctx->pools, &refs[slot]);
+			ib_frmr_pool_retire(&refs[slot]);
 		} else {
-			ib_frmr_pool_push(ctx->pools, &refs[slot]);
+			ib_frmr_pool_push(&refs[slot]);
 		}
 		if (!(i % 64))
 			cond_resched();
 	}
 	for (slot = 0; slot < STRESS_REFS; slot++)
-		ib_frmr_pool_push(ctx->pools, &refs[slot]);
+		ib_frmr_pool_push(&refs[slot]);
 	kthread_complete_and_exit(&ctx->done, 0);
 }
 

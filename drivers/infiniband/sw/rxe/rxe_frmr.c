@@ -357,9 +357,9 @@ void rxe_frmr_put(struct rxe_dev *rxe, struct rxe_mr *mr, bool quiesced)
 	 */
 	memset(frmr->page_info, 0, (kernel ? frmr->num_pages : mr->nbuf) *
 	       sizeof(*frmr->page_info));
-	ib_frmr_pool_push(rxe->frmr_pools, &mr->frmr);
+	ib_frmr_pool_push(&mr->frmr);
 	return;
 
 retire:
-	ib_frmr_pool_retire(rxe->frmr_pools, &mr->frmr);
+	ib_frmr_pool_retire(&mr->frmr);
 }

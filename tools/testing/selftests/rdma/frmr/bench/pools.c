@@ -104,7 +104,7 @@ static int frmr_bench_pop_push(void *arg, u32 n)
 		ret = ib_frmr_pool_pop(b->pools, &b->key, &ref);
 		if (ret)
 			return ret;
-		ib_frmr_pool_push(b->pools, &ref);
+		ib_frmr_pool_push(&ref);
 	}
 	return 0;
 }
