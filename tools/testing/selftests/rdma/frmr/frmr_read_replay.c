@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
- * frmr_read_replay - a replayed RDMA READ checks the MR's PD again.
+ * frmr_read_replay - a replayed RDMA READ checks the MR's PD and access again.
  *
  * A requester QP on one rxe device reads an MR of a responder QP on another
  * device, across a wire whose responder-to-requester direction the caller can
@@ -18,10 +18,18 @@
  *  - replay-other-pd: block, post the READ (served under the MR's first PD),
  *    move the MR to the other PD and change its memory, unblock. The replay
  *    must not return the memory: the QP's PD no longer owns the MR.
+ *  - replay-no-remote-read: block, post the READ (served while the MR grants
+ *    remote read), take remote read away (ibv_rereg_mr() with
+ *    IBV_REREG_MR_CHANGE_ACCESS, local write only: same lkey/rkey) and change
+ *    its memory, unblock. The replay must not return the memory.
+ *  - fresh-read-no-remote-read: then a new READ of that MR must fail with
+ *    IBV_WC_REM_ACCESS_ERR and return nothing.
  *
- * Each case uses a new QP pair. libibverbs' rxe provider (rdma-core 44) has
- * no rereg_mr: when ibv_rereg_mr() says so, the command goes to the kernel
- * through the uverbs write interface, which any process may use.
+ * Each blocked READ must have been seen again by the responder (its
+ * duplicate_request counter grows). Each case uses a new QP pair.
+ * libibverbs' rxe provider (rdma-core 44) has no rereg_mr: when
+ * ibv_rereg_mr() says so, the command goes to the kernel through the uverbs
+ * write interface, which any process may use.
  *
  * Usage: frmr_read_replay [-r DEV] [-s DEV] [-g GID_INDEX] [-p PAGES]
  *                         -B BLOCK_CMD -U UNBLOCK_CMD
@@ -42,7 +50,7 @@ static struct ibv_pd *rpd, *spd[2];
 static struct ibv_cq *rcq, *scq;
 static union ibv_gid rgid, sgid;
 static int gid_index = 1;
-static const char *block_cmd, *unblock_cmd;
+static const char *sdev = "rxe1", *block_cmd, *unblock_cmd;
 
 struct qp_pair {
 	struct ibv_qp *req, *resp;
@@ -107,8 +115,12 @@ static void run(const char *what, const char *cmd)
 		die("%s: '%s' exited %d\n", what, cmd, rc);
 }
 
-/* ibv_rereg_mr(IBV_REREG_MR_CHANGE_PD), by the uverbs write ABI if need be */
-static void move_mr(struct ibv_mr *mr, struct ibv_pd *pd)
+/*
+ * ibv_rereg_mr() with @flags IBV_REREG_MR_CHANGE_PD and/or
+ * IBV_REREG_MR_CHANGE_ACCESS, by the uverbs write ABI if need be
+ */
+static void rereg(struct ibv_mr *mr, int flags, struct ibv_pd *pd,
+		  int access)
 {
 	struct {
 		struct ib_uverbs_cmd_hdr hdr;
@@ -116,7 +128,7 @@ static void move_mr(struct ibv_mr *mr, struct ibv_pd *pd)
 	} req = {};
 	struct ib_uverbs_rereg_mr_resp resp = {};
 
-	if (!ibv_rereg_mr(mr, IBV_REREG_MR_CHANGE_PD, pd, NULL, 0, 0))
+	if (!ibv_rereg_mr(mr, flags, pd, NULL, 0, access))
 		goto check;
 	/* the provider lacks rereg_mr (EOPNOTSUPP): ask the kernel */
 
@@ -125,17 +137,42 @@ static void move_mr(struct ibv_mr *mr, struct ibv_pd *pd)
 	req.hdr.out_words = sizeof(resp) / 4;
 	req.cmd.response = (uintptr_t)&resp;
 	req.cmd.mr_handle = mr->handle;
-	req.cmd.flags = IBV_REREG_MR_CHANGE_PD;	/* IB_MR_REREG_PD */
-	req.cmd.pd_handle = pd->handle;
+	req.cmd.flags = flags;	/* IB_MR_REREG_PD, IB_MR_REREG_ACCESS */
+	if (flags & IBV_REREG_MR_CHANGE_PD)
+		req.cmd.pd_handle = pd->handle;
+	req.cmd.access_flags = access;
 	if (write(mr->context->cmd_fd, &req, sizeof(req)) != sizeof(req))
 		die("uverbs rereg_mr: %s\n", strerror(errno));
 	if (resp.lkey != mr->lkey || resp.rkey != mr->rkey)
 		die("rereg_mr changed the keys: 0x%x/0x%x -> 0x%x/0x%x\n",
 		    mr->lkey, mr->rkey, resp.lkey, resp.rkey);
-	mr->pd = pd;
+	if (flags & IBV_REREG_MR_CHANGE_PD)
+		mr->pd = pd;
 check:
-	if (mr->pd != pd)
+	if ((flags & IBV_REREG_MR_CHANGE_PD) && mr->pd != pd)
 		die("rereg_mr did not move the MR\n");
+}
+
+static void move_mr(struct ibv_mr *mr, struct ibv_pd *pd)
+{
+	rereg(mr, IBV_REREG_MR_CHANGE_PD, pd, 0);
+}
+
+/* the responder's duplicate_request counter */
+static long duplicates(void)
+{
+	char path[128];
+	long n = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path),
+		 "/sys/class/infiniband/%s/ports/1/hw_counters/duplicate_request",
+		 sdev);
+	f = fopen(path, "r");
+	if (!f || fscanf(f, "%ld", &n) != 1)
+		die("%s: cannot read\n", path);
+	fclose(f);
+	return n;
 }
 
 static size_t count_byte(const unsigned char *b, size_t len, unsigned char c)
@@ -157,40 +194,84 @@ static double now(void)
 
 /*
  * Post a READ of @mr while the responses are blocked; once the responder has
- * answered (into the void), fill @mr with @c (after moving it to @to if not
- * NULL) and unblock. Returns the READ's completion status.
+ * answered (into the void), fill @mr with @c (after rereg(@flags, @to,
+ * @access) if @flags) and unblock. Returns the READ's completion status;
+ * fails @what when the responder saw no duplicate.
  */
-static enum ibv_wc_status blocked_read(struct ibv_mr *mr, struct ibv_mr *dst,
-				       size_t len, unsigned char c,
-				       struct ibv_pd *to, double *unblocked)
+static enum ibv_wc_status blocked_read(const char *what, struct ibv_mr *mr,
+				       struct ibv_mr *dst, size_t len,
+				       unsigned char c, int flags,
+				       struct ibv_pd *to, int access,
+				       double *unblocked)
 {
 	struct qp_pair p = pair_create();
 	enum ibv_wc_status st;
+	long d0 = duplicates();
 	double t0;
 
 	run("block", block_cmd);
 	t0 = now();
 	post_read(p.req, dst, (uintptr_t)mr->addr, mr->rkey, len);
 	usleep(300000);
-	if (to)
-		move_mr(mr, to);
+	if (flags)
+		rereg(mr, flags, to, access);
 	memset(mr->addr, c, len);
 	run("unblock", unblock_cmd);
 	*unblocked = now() - t0;
 	st = frmr_wait_wc(rcq).status;
 	pair_destroy(&p);
+	if (duplicates() == d0)
+		fail("%s: the responder saw no duplicate READ\n", what);
 	return st;
+}
+
+/* A READ of @mr on a new QP pair; fails @what unless it is refused. */
+static void refused_read(const char *what, struct ibv_mr *mr,
+			 struct ibv_mr *dst, size_t len)
+{
+	enum ibv_wc_status st;
+	struct qp_pair p;
+
+	memset(dst->addr, 0, len);
+	p = pair_create();
+	post_read(p.req, dst, (uintptr_t)mr->addr, mr->rkey, len);
+	st = frmr_wait_wc(rcq).status;
+	pair_destroy(&p);
+	printf("%s: %s\n", what, ibv_wc_status_str(st));
+	if (st != IBV_WC_REM_ACCESS_ERR)
+		fail("%s: %s, not a remote access error\n", what,
+		     ibv_wc_status_str(st));
+	if (count_byte(dst->addr, len, 0) != len)
+		fail("%s: the READ returned data\n", what);
+}
+
+/* Fails @what unless the replayed READ that filled @dbuf with @c failed. */
+static void replay_refused(const char *what, enum ibv_wc_status st,
+			   const unsigned char *dbuf, size_t len,
+			   unsigned char c, double unblocked)
+{
+	printf("%s: %s, %zu of %zu bytes written after the rereg, unblocked after %.2f s\n",
+	       what, ibv_wc_status_str(st), count_byte(dbuf, len, c), len,
+	       unblocked);
+	if (st == IBV_WC_SUCCESS)
+		fail("%s: the replay succeeded after the rereg\n", what);
+	if (count_byte(dbuf, len, c))
+		fail("%s: the READ returned memory it may no longer read\n",
+		     what);
+	if (st != IBV_WC_REM_ACCESS_ERR)
+		printf("note: %s rather than a remote access error%s\n",
+		       ibv_wc_status_str(st),
+		       unblocked > 2.0 ? " (unblocked after the first retry)" : "");
 }
 
 int main(int argc, char **argv)
 {
-	const char *rdev = "rxe0", *sdev = "rxe1";
-	double t_same, t_other;
+	const char *rdev = "rxe0";
+	double t_same, t_other, t_access;
 	enum ibv_wc_status st;
 	struct ibv_mr *mr, *dst;
 	unsigned char *buf, *dbuf;
 	int c, pages = 2;
-	struct qp_pair p;
 	size_t len;
 
 	while ((c = getopt(argc, argv, "r:s:g:p:B:U:")) != -1) {
@@ -247,7 +328,8 @@ int main(int argc, char **argv)
 
 	/* the READ is answered by a replay, which reads the memory again */
 	memset(dbuf, 0, len);
-	st = blocked_read(mr, dst, len, 0x22, NULL, &t_same);
+	st = blocked_read("replay-same-pd", mr, dst, len, 0x22, 0, NULL, 0,
+			  &t_same);
 	printf("replay-same-pd: %s, unblocked after %.2f s\n",
 	       ibv_wc_status_str(st), t_same);
 	if (st != IBV_WC_SUCCESS)
@@ -257,33 +339,25 @@ int main(int argc, char **argv)
 
 	/* a new READ under the other PD is refused */
 	move_mr(mr, spd[1]);
-	memset(dbuf, 0, len);
-	p = pair_create();
-	post_read(p.req, dst, (uintptr_t)buf, mr->rkey, len);
-	st = frmr_wait_wc(rcq).status;
-	pair_destroy(&p);
-	printf("fresh-read-other-pd: %s\n", ibv_wc_status_str(st));
-	if (st != IBV_WC_REM_ACCESS_ERR)
-		fail("fresh-read-other-pd: %s, not a remote access error\n",
-		     ibv_wc_status_str(st));
-	if (count_byte(dbuf, len, 0) != len)
-		fail("fresh-read-other-pd: the READ returned data\n");
+	refused_read("fresh-read-other-pd", mr, dst, len);
 	move_mr(mr, spd[0]);
 
 	/* a replay after the MR left the QP's PD returns nothing */
 	memset(dbuf, 0, len);
-	st = blocked_read(mr, dst, len, 0x33, spd[1], &t_other);
-	printf("replay-other-pd: %s, %zu of %zu bytes from the moved MR, unblocked after %.2f s\n",
-	       ibv_wc_status_str(st), count_byte(dbuf, len, 0x33), len,
-	       t_other);
-	if (st == IBV_WC_SUCCESS)
-		fail("replay-other-pd: the replay succeeded after the MR left the QP's PD\n");
-	if (count_byte(dbuf, len, 0x33))
-		fail("replay-other-pd: the READ returned memory of an MR in another PD\n");
-	if (st != IBV_WC_REM_ACCESS_ERR)
-		printf("note: %s rather than a remote access error%s\n",
-		       ibv_wc_status_str(st),
-		       t_other > 2.0 ? " (unblocked after the first retry)" : "");
+	st = blocked_read("replay-other-pd", mr, dst, len, 0x33,
+			  IBV_REREG_MR_CHANGE_PD, spd[1], 0, &t_other);
+	replay_refused("replay-other-pd", st, dbuf, len, 0x33, t_other);
+	move_mr(mr, spd[0]);
+
+	/* a replay after remote read was taken away returns nothing */
+	memset(dbuf, 0, len);
+	st = blocked_read("replay-no-remote-read", mr, dst, len, 0x44,
+			  IBV_REREG_MR_CHANGE_ACCESS, NULL,
+			  IBV_ACCESS_LOCAL_WRITE, &t_access);
+	replay_refused("replay-no-remote-read", st, dbuf, len, 0x44, t_access);
+
+	/* and a new READ is refused */
+	refused_read("fresh-read-no-remote-read", mr, dst, len);
 
 	printf("replay checks done, failures %d\n", failures);
 	ibv_dereg_mr(mr);
