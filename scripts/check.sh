@@ -9,7 +9,7 @@
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
-STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools frmr-netlink rxe-nvme"}
+STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools frmr-netlink rxe-nvme rxe-lossy rxe-memory"}
 TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit rxe-pools-short"}
 D=$OUT/check
 rm -rf "$D"; mkdir -p "$D"

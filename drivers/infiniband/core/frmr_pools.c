@@ -141,8 +141,8 @@ struct ib_frmr_pool {
  * @ops: the driver's ops; constant
  * @refs: the registry, each zombie pool and each registry lookup in progress
  *	hold one reference
- * @admin_lock: serialises aging, trim, set_pinned and cleanup; pools are
- *	erased from @tree and freed only under it
+ * @admin_lock: serialises aging, trim, set_pinned, the shrinker's scan and
+ *	cleanup; pools are erased from @tree and freed only under it
  * @batch: FRMR_BATCH handles of scratch space, under @admin_lock
  * @tree_rwsem: protects @tree, @aging_armed and @dying
  * @tree: pools ordered by ib_frmr_key_cmp()
@@ -151,7 +151,10 @@ struct ib_frmr_pool {
  * @aging_period: seconds between aging ticks
  * @aging_work: the aging tick; runs only while @tree is not empty
  * @queued_bytes: driver memory of every queued handle of every pool
- *	(&ib_frmr_pool.handle_bytes each), changed under the pool's lock
+ *	(&ib_frmr_pool.handle_bytes each); each pool changes it under its own
+ *	lock, so it is exact once those updates are done, and read without a
+ *	lock by the bound check (concurrent pushes may pass the bound by one
+ *	handle each)
  * @shrinker: gives queued handles back under memory pressure
  */
 struct ib_frmr_pools {
@@ -253,6 +256,7 @@ static void frmr_pool_queued_bytes_locked(struct ib_frmr_pool *pool, long n)
 
 static void frmr_pool_push_top_locked(struct ib_frmr_pool *pool, u64 handle)
 {
+	lockdep_assert_held(&pool->lock);
 	pool->handles[frmr_slot(pool, pool->queue)] = handle;
 	pool->queue++;
 	frmr_pool_queued_bytes_locked(pool, 1);
@@ -260,6 +264,7 @@ static void frmr_pool_push_top_locked(struct ib_frmr_pool *pool, u64 handle)
 
 static u64 frmr_pool_pop_top_locked(struct ib_frmr_pool *pool)
 {
+	lockdep_assert_held(&pool->lock);
 	pool->queue--;
 	pool->inactive = min(pool->inactive, pool->queue);
 	frmr_pool_queued_bytes_locked(pool, -1);
@@ -271,6 +276,7 @@ static void frmr_pool_take_oldest_locked(struct ib_frmr_pool *pool,
 {
 	u32 i;
 
+	lockdep_assert_held(&pool->lock);
 	for (i = 0; i < n; i++) {
 		out[i] = pool->handles[pool->first];
 		if (++pool->first == pool->capacity)
@@ -290,6 +296,7 @@ static u64 *frmr_pool_swap_locked(struct ib_frmr_pool *pool, u64 *new,
 	u64 *old = pool->handles;
 	u32 pos;
 
+	lockdep_assert_held(&pool->lock);
 	for (pos = 0; pos < pool->queue; pos++)
 		new[pos] = pool->handles[frmr_slot(pool, pos)];
 	pool->handles = new;
@@ -326,6 +333,7 @@ static u32 frmr_pool_surplus_locked(const struct ib_frmr_pool *pool,
 static void frmr_pool_count_reclaim_locked(struct ib_frmr_pool *pool,
 					   enum frmr_reclaim what, u32 n)
 {
+	lockdep_assert_held(&pool->lock);
 	pool->destroyed += n;
 	if (what == FRMR_RECLAIM_AGED)
 		pool->aged += n;
@@ -336,6 +344,7 @@ static void frmr_pool_count_reclaim_locked(struct ib_frmr_pool *pool,
 
 static void frmr_pool_count_pop_locked(struct ib_frmr_pool *pool)
 {
+	lockdep_assert_held(&pool->lock);
 	pool->in_use++;
 	pool->max_in_use = max_t(u64, pool->max_in_use, pool->in_use);
 	pool->used = true;
@@ -352,10 +361,16 @@ static bool frmr_pool_idle_locked(const struct ib_frmr_pool *pool)
 	return !pool->queue && !pool->in_use && !pool->busy && !pool->pinned;
 }
 
-/* User pools are charged to the memory cgroup of who makes them grow. */
+/*
+ * User pools are charged to the memory cgroup of who makes them grow. At the
+ * cgroup's limit the allocation fails (the pop returns -ENOMEM, on which
+ * drivers trim and retry) rather than invoke the cgroup's OOM killer.
+ */
 static gfp_t frmr_key_gfp(const struct ib_frmr_key *key)
 {
-	return key->kernel_vendor_key ? GFP_KERNEL : GFP_KERNEL_ACCOUNT;
+	if (key->kernel_vendor_key)
+		return GFP_KERNEL;
+	return GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
 }
 
 /* The bound on a device's queued handle memory, in bytes. */
@@ -722,8 +737,8 @@ static int frmr_pool_create_one(struct ib_frmr_pool *pool,
 
 /*
  * Create handles until the pool holds @target (queued, in use or being
- * created), in batches, stopping for a fatal signal. Under admin_lock (for
- * the batch buffer); the pool is busy.
+ * created), in batches, stopping for a fatal signal. Under admin_lock, which
+ * owns the batch buffer and keeps the pool from being freed.
  */
 static int frmr_pool_fill(struct ib_frmr_pool *pool, u32 target)
 {
@@ -1284,6 +1299,7 @@ static bool frmr_pool_over_limit_locked(const struct ib_frmr_pool *pool)
 	u32 keep = pool->pinned >= pool->in_use ?
 		   pool->pinned - pool->in_use + 1 : 0;
 
+	lockdep_assert_held(&pool->lock);
 	if (!pool->handle_bytes || pool->queue < keep)
 		return false;
 	return atomic_long_read(&pool->pools->queued_bytes) +
@@ -1494,6 +1510,7 @@ EXPORT_SYMBOL(ib_frmr_pools_trim);
 static void frmr_pool_stats_locked(const struct ib_frmr_pool *pool,
 				   struct ib_frmr_pool_stats *stats)
 {
+	lockdep_assert_held(&pool->lock);
 	*stats = (struct ib_frmr_pool_stats){
 		.key = pool->key,
 		.queue = pool->queue,

@@ -132,3 +132,50 @@ bool mlx5_frmr_handle_must_retire(u64 handle)
 
 	return ((handle + 1) & MLX5_FRMR_VARIANT_MASK) == birth;
 }
+
+u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key)
+{
+	bool ksm = key->vendor_key & MLX5_FRMR_VENDOR_KSM;
+
+	return (u64)mlx5_frmr_octo_size(ksm, key->num_dma_blocks) *
+	       MLX5_FRMR_OCTOWORD_BYTES;
+}
+
+enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site)
+{
+	switch (site) {
+	case MLX5_FRMR_SITE_USER_MR:
+	case MLX5_FRMR_SITE_ODP_MR:
+	case MLX5_FRMR_SITE_DMABUF:
+	case MLX5_FRMR_SITE_DATA_DIRECT:
+		return MLX5_FRMR_LENGTH_BOUNDS;
+	case MLX5_FRMR_SITE_IMPLICIT_PARENT:
+	case MLX5_FRMR_SITE_IMPLICIT_CHILD:
+	default:
+		return MLX5_FRMR_EXACT_SIZE;
+	}
+}
+
+bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site)
+{
+	return mlx5_frmr_site_guarantee(site) == MLX5_FRMR_EXACT_SIZE;
+}
+
+u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
+			      int (*destroy)(void *ctx, u32 mkey), void *ctx,
+			      int *first_err)
+{
+	u32 failed = 0;
+	u32 i;
+	int err;
+
+	for (i = 0; i < count; i++) {
+		err = destroy(ctx, mlx5_frmr_handle_mkey(handles[i]));
+		if (!err)
+			continue;
+		if (!failed && first_err)
+			*first_err = err;
+		failed++;
+	}
+	return failed;
+}

@@ -7,8 +7,9 @@
 #include <rdma/frmr_pools.h>
 
 /*
- * Pure logic of mlx5_ib's FRMR pools: keys, translation sizes, UMR limits and
- * mkey variants.
+ * Pure logic of mlx5_ib's FRMR pools: keys, translation sizes, UMR limits,
+ * mkey variants, which pop sites need an exact-size pool, and the failure
+ * count of a batch destroy.
  *
  * mlx5_ib keeps free, UMR-enabled mkeys in the generic FRMR pools of ib_core
  * (handle = mkey). What decides whether a pooled mkey can serve an MR is
@@ -152,6 +153,110 @@ u32 mlx5_frmr_octo_size(bool ksm, u64 num_blocks);
  * Return: the number of blocks, 0 for an empty or wrapping range.
  */
 u64 mlx5_frmr_num_blocks(u64 iova, u64 length, unsigned int page_shift);
+
+/* Bytes per translation octoword (MLX5_IB_UMR_OCTOWORD). */
+#define MLX5_FRMR_OCTOWORD_BYTES	16
+
+/**
+ * mlx5_frmr_handle_bytes() - translation table memory of one pooled mkey
+ * @key: a built key
+ *
+ * What a queued mkey of @key holds in the device: its translation table,
+ * translations_octword_size (mlx5_frmr_octo_size()) octowords of
+ * MLX5_FRMR_OCTOWORD_BYTES bytes each. The value of
+ * &ib_frmr_pool_ops.handle_bytes.
+ *
+ * Return: the size in bytes.
+ */
+u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key);
+
+/**
+ * enum mlx5_frmr_pop_site - where mlx5_ib takes a pooled mkey
+ * @MLX5_FRMR_SITE_USER_MR: a user MR that UMR can load (create_real_mr()):
+ *	ibv_reg_mr(), ib_reg_user_mr() without ODP, and the new MR of a
+ *	re-register that cannot be done in place
+ * @MLX5_FRMR_SITE_ODP_MR: an explicit ODP MR (create_user_odp_mr()), also
+ *	reached by kernel users of ib_reg_user_mr() with IB_ACCESS_ON_DEMAND
+ *	(RDS)
+ * @MLX5_FRMR_SITE_IMPLICIT_PARENT: the KSM parent of an implicit ODP MR
+ *	(mlx5_ib_alloc_implicit_mr())
+ * @MLX5_FRMR_SITE_IMPLICIT_CHILD: an MTT child of an implicit ODP MR
+ *	(implicit_get_child_mr())
+ * @MLX5_FRMR_SITE_DMABUF: a dma-buf MR (reg_user_mr_dmabuf(), MTT)
+ * @MLX5_FRMR_SITE_DATA_DIRECT: the KSM mkey behind a data-direct dma-buf MR
+ *	(reg_user_mr_dmabuf_by_data_direct())
+ * @MLX5_FRMR_NUM_SITES: number of sites
+ */
+enum mlx5_frmr_pop_site {
+	MLX5_FRMR_SITE_USER_MR,
+	MLX5_FRMR_SITE_ODP_MR,
+	MLX5_FRMR_SITE_IMPLICIT_PARENT,
+	MLX5_FRMR_SITE_IMPLICIT_CHILD,
+	MLX5_FRMR_SITE_DMABUF,
+	MLX5_FRMR_SITE_DATA_DIRECT,
+	MLX5_FRMR_NUM_SITES
+};
+
+/**
+ * enum mlx5_frmr_guarantee - why no earlier user's translation is reachable
+ * @MLX5_FRMR_EXACT_SIZE: the pop is exact-size (ib_frmr_pool_pop_exact()):
+ *	the mkey has exactly the entries the enabling UMR rewrites
+ * @MLX5_FRMR_ZAP_TO_HANDLE_SIZE: the enabling UMR invalidates every entry up
+ *	to the size of the pool the mkey came from (ib_frmr_ref_key())
+ * @MLX5_FRMR_LENGTH_BOUNDS: the mkey's start address and length (never
+ *	length64) bound every access to the entries the MR loaded
+ *
+ * A pooled mkey may come from a pool up to twice the size asked for, and
+ * entries past the request keep the previous owner's addresses with their
+ * present bits set. One of these guarantees must hold at every pop site.
+ */
+enum mlx5_frmr_guarantee {
+	MLX5_FRMR_EXACT_SIZE,
+	MLX5_FRMR_ZAP_TO_HANDLE_SIZE,
+	MLX5_FRMR_LENGTH_BOUNDS,
+};
+
+/**
+ * mlx5_frmr_site_guarantee() - the guarantee a pop site relies on
+ * @site: the pop site
+ *
+ * Implicit ODP mkeys (parent and children) have ibmr.length 0 when they are
+ * enabled, so the UMR sets length64 and nothing bounds access: they pop
+ * exact-size. Every other site sets the MR's length before the enabling UMR,
+ * which loads it. Documentation/infiniband/frmr_pools_mlx5.rst has the
+ * evidence per site.
+ *
+ * Return: the guarantee; MLX5_FRMR_EXACT_SIZE for an unknown site.
+ */
+enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site);
+
+/**
+ * mlx5_frmr_site_pop_exact() - must a pop site use an exact-size pool
+ * @site: the pop site
+ *
+ * Return: true if mlx5_frmr_site_guarantee() is MLX5_FRMR_EXACT_SIZE, i.e.
+ * the site must call ib_frmr_pool_pop_exact() rather than ib_frmr_pool_pop().
+ */
+bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site);
+
+/**
+ * mlx5_frmr_destroy_handles() - destroy a batch of mkeys, count failures
+ * @handles: the handles
+ * @count: number of handles
+ * @destroy: destroys one mkey; returns 0 or a negative errno
+ * @ctx: passed to @destroy
+ * @first_err: if not NULL, set to the first error of @destroy (left alone
+ *	when every destroy succeeds)
+ *
+ * Calls @destroy for the mkey of every handle, whatever failed before: an
+ * mkey that firmware refused to destroy is leaked in the device, and the
+ * caller logs and counts it.
+ *
+ * Return: the number of handles whose destroy failed.
+ */
+u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
+			      int (*destroy)(void *ctx, u32 mkey), void *ctx,
+			      int *first_err);
 
 /**
  * mlx5_frmr_build_key() - validate and normalise a pool key

@@ -2,8 +2,10 @@
 /*
  * KUnit tests of mlx5_ib's FRMR pool logic (frmr_logic.c): which keys
  * build_key rejects, which access flags a key keeps, how mkey variants
- * rotate and when an mkey retires, and the UMR size limits in blocks at their
- * exact boundaries. Needs no mlx5 hardware and no mlx5_core.
+ * rotate and when an mkey retires, the UMR size limits in blocks at their
+ * exact boundaries, the translation memory of a handle, which pop sites take
+ * an exact-size pool, and how a batch destroy counts failures. Needs no mlx5
+ * hardware and no mlx5_core.
  */
 
 #include <kunit/test.h>
@@ -368,6 +370,195 @@ static void num_blocks_of_byte_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mlx5_frmr_num_blocks(U64_MAX - 10, 100, 12), 0ULL);
 }
 
+static void handle_bytes_is_octowords_times_16(struct kunit *test)
+{
+	u64 mtt_max = (u64)U32_MAX * MLX5_FRMR_MTT_PER_OCTOWORD;
+	struct ib_frmr_key key = mtt_key(MLX5_FRMR_MIN_BLOCKS);
+
+	/* MTT: 8 bytes an entry, in whole octowords. */
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 32ULL);
+	key.num_dma_blocks = 5;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 48ULL);
+	key.num_dma_blocks = 1ULL << 18;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 1ULL << 21);
+	/* KSM: 16 bytes an entry. */
+	key.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 1ULL << 22);
+	key.num_dma_blocks = 5;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key), 80ULL);
+	/* The largest sizes do not overflow. */
+	key = mtt_key(mtt_max);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key),
+			(u64)U32_MAX * MLX5_FRMR_OCTOWORD_BYTES);
+	key.vendor_key = MLX5_FRMR_VENDOR_KSM;
+	key.num_dma_blocks = U32_MAX;
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&key),
+			(u64)U32_MAX * MLX5_FRMR_OCTOWORD_BYTES);
+}
+
+static void handle_bytes_of_built_key_covers_request(struct kunit *test)
+{
+	struct ib_frmr_key in, out = {};
+	u64 blocks;
+
+	/* Sizes below the minimum are charged as the rounded-up mkey. */
+	for (blocks = 1; blocks <= 2 * MLX5_FRMR_MIN_BLOCKS; blocks++) {
+		in = mtt_key(blocks);
+		KUNIT_ASSERT_EQ(test, mlx5_frmr_build_key(&full_caps, &in, &out),
+				0);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_handle_bytes(&out),
+				(u64)mlx5_frmr_octo_size(false,
+							 out.num_dma_blocks) *
+				MLX5_FRMR_OCTOWORD_BYTES);
+		KUNIT_EXPECT_GE(test, mlx5_frmr_handle_bytes(&out),
+				max_t(u64, blocks, MLX5_FRMR_MIN_BLOCKS) * 8);
+	}
+}
+
+static void implicit_odp_parent_pops_exact(struct kunit *test)
+{
+	/* KSM parent: enabled with ibmr.length 0, so the UMR sets length64. */
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_site_guarantee(MLX5_FRMR_SITE_IMPLICIT_PARENT),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact(MLX5_FRMR_SITE_IMPLICIT_PARENT));
+}
+
+static void implicit_odp_child_pops_exact(struct kunit *test)
+{
+	/* MTT child: enabled with ibmr.length 0, so the UMR sets length64. */
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_site_guarantee(MLX5_FRMR_SITE_IMPLICIT_CHILD),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact(MLX5_FRMR_SITE_IMPLICIT_CHILD));
+}
+
+static void length_bounded_sites_may_pop_larger(struct kunit *test)
+{
+	static const enum mlx5_frmr_pop_site sites[] = {
+		MLX5_FRMR_SITE_USER_MR,
+		MLX5_FRMR_SITE_ODP_MR,
+		MLX5_FRMR_SITE_DMABUF,
+		MLX5_FRMR_SITE_DATA_DIRECT,
+	};
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sites); i++) {
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_site_guarantee(sites[i]),
+				MLX5_FRMR_LENGTH_BOUNDS);
+		KUNIT_EXPECT_FALSE(test, mlx5_frmr_site_pop_exact(sites[i]));
+	}
+}
+
+static void every_site_has_a_guarantee(struct kunit *test)
+{
+	enum mlx5_frmr_pop_site site;
+	unsigned int exact = 0;
+
+	for (site = 0; site < MLX5_FRMR_NUM_SITES; site++) {
+		enum mlx5_frmr_guarantee g = mlx5_frmr_site_guarantee(site);
+		bool known = g == MLX5_FRMR_EXACT_SIZE ||
+			     g == MLX5_FRMR_ZAP_TO_HANDLE_SIZE ||
+			     g == MLX5_FRMR_LENGTH_BOUNDS;
+
+		KUNIT_EXPECT_TRUE(test, known);
+		KUNIT_EXPECT_EQ(test, mlx5_frmr_site_pop_exact(site),
+				g == MLX5_FRMR_EXACT_SIZE);
+		exact += mlx5_frmr_site_pop_exact(site);
+	}
+	/* Exactly the two implicit ODP sites; a new site must be added above. */
+	KUNIT_EXPECT_EQ(test, exact, 2U);
+	KUNIT_EXPECT_EQ(test, (int)MLX5_FRMR_NUM_SITES, 6);
+}
+
+static void unknown_site_pops_exact(struct kunit *test)
+{
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_site_guarantee(MLX5_FRMR_NUM_SITES),
+			MLX5_FRMR_EXACT_SIZE);
+	KUNIT_EXPECT_TRUE(test, mlx5_frmr_site_pop_exact(MLX5_FRMR_NUM_SITES));
+	KUNIT_EXPECT_TRUE(test,
+			  mlx5_frmr_site_pop_exact((enum mlx5_frmr_pop_site)-1));
+}
+
+/* A destroy callback that fails the mkeys listed in its context. */
+struct fake_destroy {
+	u32 calls;
+	u32 seen[8];
+	u32 fail_mask;	/* bit i: fail the i-th call */
+	int err;
+};
+
+static int fake_destroy_mkey(void *ctx, u32 mkey)
+{
+	struct fake_destroy *fd = ctx;
+	u32 call = fd->calls++;
+
+	if (call < ARRAY_SIZE(fd->seen))
+		fd->seen[call] = mkey;
+	return fd->fail_mask & BIT(call) ? fd->err - (int)call : 0;
+}
+
+static void destroy_handles_without_failure_counts_zero(struct kunit *test)
+{
+	u64 handles[3] = {
+		mlx5_frmr_handle_from_mkey(0x100),
+		mlx5_frmr_handle_reuse(mlx5_frmr_handle_from_mkey(0x2ff)),
+		mlx5_frmr_handle_from_mkey(0x301),
+	};
+	struct fake_destroy fd = { .err = -EIO };
+	int first_err = 1;
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 3,
+							fake_destroy_mkey,
+							&fd, &first_err), 0U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 3U);
+	/* Each mkey with the variant of its latest use. */
+	KUNIT_EXPECT_EQ(test, fd.seen[0], 0x100U);
+	KUNIT_EXPECT_EQ(test, fd.seen[1], 0x200U);
+	KUNIT_EXPECT_EQ(test, fd.seen[2], 0x301U);
+	/* Untouched when nothing failed. */
+	KUNIT_EXPECT_EQ(test, first_err, 1);
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 0,
+							fake_destroy_mkey,
+							&fd, NULL), 0U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 3U);
+}
+
+static void destroy_handles_counts_every_failure(struct kunit *test)
+{
+	u64 handles[6];
+	struct fake_destroy fd = { .fail_mask = BIT(1) | BIT(2) | BIT(5),
+				   .err = -EIO };
+	int first_err = 0;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(handles); i++)
+		handles[i] = mlx5_frmr_handle_from_mkey(0x1000 + (i << 8));
+	KUNIT_EXPECT_EQ(test,
+			mlx5_frmr_destroy_handles(handles, ARRAY_SIZE(handles),
+						  fake_destroy_mkey, &fd,
+						  &first_err), 3U);
+	/* A failure stops nothing: every mkey was tried. */
+	KUNIT_EXPECT_EQ(test, fd.calls, (u32)ARRAY_SIZE(handles));
+	for (i = 0; i < ARRAY_SIZE(handles); i++)
+		KUNIT_EXPECT_EQ(test, fd.seen[i], 0x1000U + (i << 8));
+	/* The first failure's error (call 1 returns -EIO - 1). */
+	KUNIT_EXPECT_EQ(test, first_err, -EIO - 1);
+}
+
+static void destroy_handles_all_fail(struct kunit *test)
+{
+	u64 handles[4] = {};
+	struct fake_destroy fd = { .fail_mask = 0xf, .err = -ETIMEDOUT };
+
+	KUNIT_EXPECT_EQ(test, mlx5_frmr_destroy_handles(handles, 4,
+							fake_destroy_mkey,
+							&fd, NULL), 4U);
+	KUNIT_EXPECT_EQ(test, fd.calls, 4U);
+}
+
 static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(build_key_rejects_unknown_vendor_bits),
 	KUNIT_CASE(build_key_rejects_kernel_vendor_key),
@@ -390,6 +581,16 @@ static struct kunit_case mlx5_frmr_logic_cases[] = {
 	KUNIT_CASE(octo_size_at_limits),
 	KUNIT_CASE(umr_can_load_at_limits),
 	KUNIT_CASE(num_blocks_of_byte_ranges),
+	KUNIT_CASE(handle_bytes_is_octowords_times_16),
+	KUNIT_CASE(handle_bytes_of_built_key_covers_request),
+	KUNIT_CASE(implicit_odp_parent_pops_exact),
+	KUNIT_CASE(implicit_odp_child_pops_exact),
+	KUNIT_CASE(length_bounded_sites_may_pop_larger),
+	KUNIT_CASE(every_site_has_a_guarantee),
+	KUNIT_CASE(unknown_site_pops_exact),
+	KUNIT_CASE(destroy_handles_without_failure_counts_zero),
+	KUNIT_CASE(destroy_handles_counts_every_failure),
+	KUNIT_CASE(destroy_handles_all_fail),
 	{}
 };
 

@@ -42,6 +42,7 @@
  */
 
 #include <linux/moduleparam.h>
+#include <linux/sysfs.h>
 
 #include "rxe.h"
 #include "rxe_loc.h"
@@ -65,18 +66,63 @@ module_param_cb(frmr_max_reuse, &frmr_max_reuse_ops, &frmr_max_reuse, 0644);
 MODULE_PARM_DESC(frmr_max_reuse,
 		 "Registrations of user MRs one pooled handle serves before it is destroyed (1-255, default 255)");
 
+/*
+ * Test only, off by default: every pop checks that the handle's page storage
+ * holds no page. A queued handle must hold none (rxe_frmr_put() clears what
+ * its last MR filled in), or an MR of N pages on a handle from a larger pool
+ * would carry its previous owner's pages past its N entries. The read-only
+ * frmr_clean_stats counts the handles checked and the entries found set;
+ * each handle found unclean is also logged.
+ */
+static bool frmr_check_clean;
+module_param(frmr_check_clean, bool, 0644);
+MODULE_PARM_DESC(frmr_check_clean,
+		 "Test only: check that a popped handle's page storage is clear (default off)");
+
+static atomic_long_t frmr_clean_checked = ATOMIC_LONG_INIT(0);
+static atomic_long_t frmr_clean_stale = ATOMIC_LONG_INIT(0);
+
+static int frmr_clean_stats_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%ld %ld\n",
+			  atomic_long_read(&frmr_clean_checked),
+			  atomic_long_read(&frmr_clean_stale));
+}
+
+static const struct kernel_param_ops frmr_clean_stats_ops = {
+	.get = frmr_clean_stats_get,
+};
+
+module_param_cb(frmr_clean_stats, &frmr_clean_stats_ops, NULL, 0444);
+MODULE_PARM_DESC(frmr_clean_stats,
+		 "frmr_check_clean: handles checked, page entries found set");
+
+static void rxe_frmr_check_clean(const struct rxe_frmr *frmr)
+{
+	u32 i, stale = 0;
+
+	for (i = 0; i < frmr->num_pages; i++)
+		if (frmr->page_info[i].page || frmr->page_info[i].offset)
+			stale++;
+	atomic_long_inc(&frmr_clean_checked);
+	if (!stale)
+		return;
+	atomic_long_add(stale, &frmr_clean_stale);
+	pr_err_ratelimited("FRMR handle of MR index %u popped with %u of %u page entries set\n",
+			   frmr->index, stale, frmr->num_pages);
+}
+
 static struct rxe_frmr *rxe_frmr_create_one(struct rxe_dev *rxe,
-					    u64 num_pages)
+					    u64 num_pages, gfp_t gfp)
 {
 	struct rxe_frmr *frmr;
 	int err;
 
-	frmr = kzalloc(sizeof(*frmr), GFP_KERNEL);
+	frmr = kzalloc(sizeof(*frmr), gfp);
 	if (!frmr)
 		return ERR_PTR(-ENOMEM);
 
-	frmr->page_info = kcalloc(num_pages, sizeof(*frmr->page_info),
-				  GFP_KERNEL);
+	frmr->page_info = kcalloc(num_pages, sizeof(*frmr->page_info), gfp);
 	if (!frmr->page_info) {
 		err = -ENOMEM;
 		goto err_free;
@@ -121,10 +167,23 @@ static int rxe_frmr_create(struct ib_device *ibdev,
 {
 	struct rxe_dev *rxe = to_rdev(ibdev);
 	struct rxe_frmr *frmr;
+	gfp_t gfp;
 	u32 i;
 
+	/*
+	 * A handle of a user pool is made for (and stays queued after) a
+	 * user's registration: its memory is charged to the caller's memory
+	 * cgroup. At the cgroup's limit the allocation fails rather than
+	 * invoke the cgroup's OOM killer (__GFP_RETRY_MAYFAIL): rxe_frmr_get()
+	 * then trims the device's idle handles, which uncharges what they
+	 * hold, and tries once more. Kernel pools serve ULPs and stay
+	 * uncharged. The MR table index is shared by every user of the device
+	 * and is not charged.
+	 */
+	gfp = key->kernel_vendor_key ? GFP_KERNEL :
+	      GFP_KERNEL_ACCOUNT | __GFP_RETRY_MAYFAIL | __GFP_NOWARN;
 	for (i = 0; i < count; i++) {
-		frmr = rxe_frmr_create_one(rxe, key->num_dma_blocks);
+		frmr = rxe_frmr_create_one(rxe, key->num_dma_blocks, gfp);
 		if (IS_ERR(frmr)) {
 			/* all or nothing */
 			rxe_frmr_destroy(ibdev, key, handles, i);
@@ -157,10 +216,24 @@ static int rxe_frmr_build_key(struct ib_device *ibdev,
 	return 0;
 }
 
+/*
+ * What a queued handle of @key holds: its struct rxe_frmr and its page
+ * storage, as kmalloc() rounds them. A kernel MR's mapping may have grown a
+ * handle's storage beyond the key (rxe_map_mr_sg()); that is not counted.
+ */
+static u64 rxe_frmr_handle_bytes(struct ib_device *ibdev,
+				 const struct ib_frmr_key *key)
+{
+	return kmalloc_size_roundup(sizeof(struct rxe_frmr)) +
+	       kmalloc_size_roundup(array_size(key->num_dma_blocks,
+					       sizeof(struct rxe_mr_page)));
+}
+
 static const struct ib_frmr_pool_ops rxe_frmr_pool_ops = {
 	.create_frmrs = rxe_frmr_create,
 	.destroy_frmrs = rxe_frmr_destroy,
 	.build_key = rxe_frmr_build_key,
+	.handle_bytes = rxe_frmr_handle_bytes,
 };
 
 /* Before ib_register_device(): MRs can be made as soon as it returns. */
@@ -221,6 +294,8 @@ int rxe_frmr_get(struct rxe_dev *rxe, struct rxe_mr *mr, int access,
 		return err;
 
 	frmr = rxe_frmr_of(&mr->frmr);
+	if (READ_ONCE(frmr_check_clean))
+		rxe_frmr_check_clean(frmr);
 	frmr->uses++;
 	frmr->key++;
 	rxe_pool_attach_index(&rxe->mr_pool, &mr->elem, frmr->index);

@@ -72,3 +72,18 @@ arm_failslab() {
 	echo -1 > $d/times
 	echo "failslab armed: ignore-gfp-wait=$(cat $d/ignore-gfp-wait)"
 }
+
+# frmr_reuse_bounds on DEV (M-page MR, then an N-page MR on its handle) with rdma_rxe's test-only
+# frmr_check_clean on: every handle popped meanwhile must have held no page in its page storage
+# (frmr_clean_stats: handles checked, stale entries found). Fails if nothing was checked.
+reuse_larger_handle() { # dev m_pages n_pages
+	local p=/sys/module/rdma_rxe/parameters c0 s0 c1 s1 rc
+	read -r c0 s0 < $p/frmr_clean_stats || return 1
+	echo 1 > $p/frmr_check_clean || return 1
+	"$FRMR_BIN/frmr_reuse_bounds" -d "$1" -g 1 -m "$2" -n "$3"
+	rc=$?
+	echo 0 > $p/frmr_check_clean
+	read -r c1 s1 < $p/frmr_clean_stats || return 1
+	echo "frmr_clean_stats: $((c1 - c0)) handles checked, $((s1 - s0)) stale page entries"
+	[ $rc = 0 ] && [ $((c1 - c0)) -ge 4 ] && [ "$s1" = "$s0" ]
+}

@@ -54,15 +54,20 @@ static inline struct ibv_context *frmr_open_device(const char *name)
 
 /*
  * RESET -> INIT -> RTR -> RTS for an RC QP on port 1 that sends to
- * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote writes allowed.
+ * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote @access
+ * allowed, retransmission after 4.096 us * 2^@timeout, at most @retry_cnt
+ * times. rxe (rxe_comp.c, COMPST_ERROR_RETRY) never counts a retry_cnt of 7
+ * down: 7 means "retransmit for ever" there, so a WR whose responder went
+ * quiet (its QP in ERR, its answers lost) never completes. 0..6 are counted.
  */
-static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
-				  const union ibv_gid *gid, int gid_index)
+static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+				   const union ibv_gid *gid, int gid_index,
+				   int access, int timeout, int retry_cnt)
 {
 	struct ibv_qp_attr a = {
 		.qp_state = IBV_QPS_INIT,
 		.port_num = 1,
-		.qp_access_flags = IBV_ACCESS_REMOTE_WRITE,
+		.qp_access_flags = access,
 	};
 
 	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_PKEY_INDEX |
@@ -87,8 +92,8 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 
 	memset(&a, 0, sizeof(a));
 	a.qp_state = IBV_QPS_RTS;
-	a.timeout = 14;
-	a.retry_cnt = 7;
+	a.timeout = timeout;
+	a.retry_cnt = retry_cnt;
 	a.rnr_retry = 7;
 	a.max_rd_atomic = 1;
 	if (ibv_modify_qp(qp, &a, IBV_QP_STATE | IBV_QP_TIMEOUT |
@@ -97,22 +102,45 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 		die("modify RTS: %s\n", strerror(errno));
 }
 
-/* The next completion on @cq; dies after 20 s without one. */
-static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
+/*
+ * frmr_qp_connect() with remote writes and reads allowed, a 67 ms timeout
+ * and retry_cnt 7 (no limit on rxe).
+ */
+static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
+				  const union ibv_gid *gid, int gid_index)
+{
+	frmr_qp_connect(qp, dest_qpn, gid, gid_index,
+			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 14, 7);
+}
+
+/*
+ * The next completion on @cq into @wc, waiting at most @secs seconds:
+ * 1, or 0 when none came.
+ */
+static inline int frmr_poll_wc(struct ibv_cq *cq, int secs, struct ibv_wc *wc)
 {
 	struct timespec t0, t;
-	struct ibv_wc wc;
 	int n;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
-		n = ibv_poll_cq(cq, 1, &wc);
+		n = ibv_poll_cq(cq, 1, wc);
 		if (n < 0)
 			die("poll_cq\n");
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (t.tv_sec - t0.tv_sec > 20)
-			die("no completion within 20 s\n");
+		if (!n && t.tv_sec - t0.tv_sec > secs)
+			return 0;
 	} while (!n);
+	return 1;
+}
+
+/* The next completion on @cq; dies after 20 s without one. */
+static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
+{
+	struct ibv_wc wc;
+
+	if (!frmr_poll_wc(cq, 20, &wc))
+		die("no completion within 20 s\n");
 	return wc;
 }
 

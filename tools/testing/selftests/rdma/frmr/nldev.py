@@ -74,7 +74,8 @@ A_AGING_PERIOD = 115
 A_PINNED_HANDLES = 116
 A_KEY_KERNEL_VENDOR_KEY = 117
 
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged")
+COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
+            "reclaimed", "over_limit", "mem_bytes")
 
 
 def nltype(op):
@@ -533,6 +534,52 @@ def test_both(nl, name):
     check(aging2 == aging0 and p and p[0]["pinned"] == 0, "both restored")
 
 
+# The extack messages that tell a key the driver refused from a valid key
+# whose handles could not be created.
+MSG_KEY_REJECTED = "The device rejected this FRMR pool key"
+MSG_KEY_UNSUPPORTED = "The device does not support this FRMR pool key"
+MSG_CREATE_FAILED = "Failed to create pinned handles"
+MSG_MR_LIMIT = MSG_CREATE_FAILED + ": device MR limit reached"
+
+
+def test_key_refused(nl, name):
+    """A key the driver's build_key refuses is blamed on the key, with the
+    driver's errno, and changes nothing."""
+    idx = nl.index(name)
+    before = snapshot(nl, idx)
+    e = expect_err(lambda: nl.set(idx, pinned=1, key=(0, 0, 0, 0)),
+                   errno.EINVAL, "SET pinned on a key of 0 blocks")
+    check(e.extack == MSG_KEY_REJECTED, "extack blames the key: \"%s\"" % e.extack)
+    # rxe: more blocks than kcalloc() can give one page storage
+    e = expect_err(lambda: nl.set(idx, pinned=1, key=(0, 1 << 40, 0, 0)),
+                   errno.EOPNOTSUPP, "SET pinned on a key of 2^40 blocks")
+    check(e.extack == MSG_KEY_UNSUPPORTED, "extack blames the key: \"%s\"" % e.extack)
+    check(snapshot(nl, idx) == before, "nothing changed")
+
+
+def test_mr_limit(nl, name):
+    """A valid key whose handles cannot all be created (rxe: more pinned
+    handles than MR indexes) is not blamed on the key: ENOSPC, "device MR
+    limit reached", and the pinned count is kept. Leaves the device's MR
+    table full of queued handles: use a device of its own and delete it."""
+    idx = nl.index(name)
+    key = (0, 1, 0, 0)
+    nl.set(idx, pinned=2, key=key)
+    # rxe creates about 512k handles before it runs out: slow under TCG
+    nl.s.settimeout(600)
+    t0 = time.monotonic()
+    e = expect_err(lambda: nl.set(idx, pinned=1 << 20, key=key), errno.ENOSPC,
+                   "SET pinned 2^20 on %s" % fmt_key(key))
+    print("  (%.1f s)" % (time.monotonic() - t0))
+    check(e.extack == MSG_MR_LIMIT, "extack names the MR limit: \"%s\"" % e.extack)
+    _, pools, _ = nl.dump(idx, details=True)
+    p = [x for x in pools if x["key"][:4] == key]
+    check(len(p) == 1 and p[0]["pinned"] == 2,
+          "pinned count kept: %r" % [(x["pinned"], x["queue"]) for x in p])
+    check(p[0]["queue"] > 2, "the handles created before the limit stay queued (%d)" %
+          p[0]["queue"])
+
+
 def test_details(nl, name, need_kernel="0"):
     """Kernel-only pools only with DRIVER_DETAILS; counters consistent."""
     idx = nl.index(name)
@@ -681,6 +728,8 @@ def test_visible(nl, name):
 
 TESTS = {
     "malformed": test_malformed,
+    "key-refused": test_key_refused,
+    "mr-limit": test_mr_limit,
     "both": test_both,
     "details": test_details,
     "roundtrip": test_roundtrip,

@@ -29,7 +29,8 @@ import time
 RDMA = os.environ.get("RDMA", "rdma")
 NOBODY = os.environ.get("NOBODY", "setpriv --reuid=65534 --regid=65534 --clear-groups "
                         "--inh-caps=-all --bounding-set=-all").split()
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged")
+COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
+            "reclaimed", "over_limit", "mem_bytes")
 BASE_KEYS = ["ifindex", "ifname", "key", "queue", "in_use", "max_in_use", "pinned"]
 DETAIL_KEYS = ["ats", "access_flags", "vendor_key", "num_dma_blocks"]
 HEX = "[0-9a-f]+"
@@ -189,16 +190,26 @@ def test_format(dev):
             if details:
                 check((r["vendor_key"], r["num_dma_blocks"], r["access_flags"], r["ats"]) ==
                       (vk, ndb, af, ats), "-d fields of %s are its key in decimal" % r["key"])
-    # -dd, -dd -p: the driver table on its own indented line after each pool (upstream's
-    # layout, -p or not).
+    # -dd, -dd -p: the driver table on indented lines after each pool (upstream's
+    # layout, -p or not; under -p iproute2's print_driver_table() starts a new line past
+    # 80 characters).
     for opts in (("-dd",), ("-dd", "-p")):
         out = ok(*opts, "resource", "show", "frmr_pools", "dev", dev)
         lines = out.split("\n")[:-1]
-        check(len(lines) == 2 * len(ps), "rdma %s: two lines per pool" % " ".join(opts))
-        drv = re.compile("    " + "".join(r"drv_%s \d+ " % c for c in COUNTERS))
-        check(all(drv.fullmatch(x) for x in lines[1::2]),
+        pools, tables = [], []
+        for x in lines:
+            if x.startswith("    "):
+                check(bool(pools), "rdma %s: a driver line follows a pool line" %
+                      " ".join(opts))
+                tables[-1] += x[4:]
+            else:
+                pools.append(x)
+                tables.append("")
+        check(len(pools) == len(ps), "rdma %s: one pool line per pool" % " ".join(opts))
+        drv = re.compile("".join(r"drv_%s \d+ " % c for c in COUNTERS))
+        check(all(drv.fullmatch(t) for t in tables),
               "rdma %s: indented driver tables" % " ".join(opts))
-        parse_text(dev, "".join(x + "\n" for x in lines[0::2]), True, False)
+        parse_text(dev, "".join(x + "\n" for x in pools), True, False)
     # The whole default output once more, char for char, from the JSON values.
     out = ok("resource", "show", "frmr_pools", "dev", dev)
     # (counters may move between two dumps: compare the keys and the shape only)

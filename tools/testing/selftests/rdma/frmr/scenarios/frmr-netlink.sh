@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # frmr-netlink: nldev's FRMR pool commands (RDMA_NLDEV_CMD_FRMR_POOLS_GET/SET) against rxe0 on a
 # dummy netdev, through a netlink client of our own (nldev.py): listing and setting, malformed
-# requests (errno + extack, nothing changed), CAP_NET_ADMIN, network namespaces, multi-message
+# requests (errno + extack, nothing changed), a refused key told from a failed creation (rxe1
+# runs out of MR indexes), CAP_NET_ADMIN, network namespaces, multi-message
 # dumps of hundreds of pools while they age away; then through the patched rdma tool
 # (rdma_tool.py): output char for char (DESIGN section 6), text and JSON, set aging and pinned,
 # the aging period of a device without pools, every bad input, unprivileged set, filters, every
@@ -46,6 +47,18 @@ step set-pinned 30 bash -c "$NLDEV set rxe0 pinned 0:40:0:0 5 &&
 	$NLDEV show rxe0 | grep 'key 0:40:0:0 queue 5 in_use 0 max_in_use 0 pinned 5' &&
 	$NLDEV set rxe0 pinned 0:40:0:0 0 && $NLDEV set rxe0 aging 60"
 step malformed 120 $NLDEV test malformed rxe0
+# The extack says which step of a pinned SET failed: the key (refused by the driver's
+# build_key) or the creation of handles for a valid key (rxe1's MR table runs full; its
+# queued handles go with the device).
+step key-refused 30 $NLDEV test key-refused rxe0
+mr_limit() {
+	netdev_dummy dum1 10.11.0.1/24 && $RDMA link add rxe1 type rxe netdev dum1 || return 1
+	$NLDEV test mr-limit rxe1
+	local rc=$?
+	$RDMA link delete rxe1 || return 1
+	return $rc
+}
+step pinned-mr-limit 300 mr_limit
 step both-attributes 30 $NLDEV test both rxe0
 # A kernel-only pool: frmr_kmr's MEM_REG MRs on rxe0.
 KMR_N=4
