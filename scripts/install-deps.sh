@@ -5,7 +5,7 @@ set -euo pipefail
 
 KVER_PIN=${KVER_PIN:-6.12.117+deb12}
 PKGS_BUILD="bc flex bison libelf-dev libssl-dev dwarves sparse cpio make xz-utils zstd kmod
-	gcc python3 rsync git quilt libmnl-dev pkg-config patch dkms dh-dkms debhelper openssl"
+	gcc python3 rsync git quilt libmnl-dev pkg-config patch dkms dh-dkms debhelper openssl lintian"
 PKGS_GUEST="qemu-system-x86 busybox-static rdma-core ibverbs-providers ibverbs-utils
 	rdmacm-utils perftest iproute2 nvme-cli libibverbs-dev librdmacm-dev libcap2-bin
 	python3 gnuplot-nox linux-perf"

@@ -28,10 +28,6 @@ _Static_assert(RDMA_NLDEV_ATTR_FRMR_POOLS_AGING_PERIOD == 115,
 _Static_assert(RDMA_NLDEV_ATTR_FRMR_POOL_KEY_KERNEL_VENDOR_KEY == 117,
 	       "FRMR_POOL_KEY_KERNEL_VENDOR_KEY != 117");
 
-/*
- * The aging period is a device attribute. A dump of many pools spans
- * several messages and only needs to carry it once, so remember it.
- */
 static const
 struct filters frmr_pools_valid_filters[MAX_NUMBER_OF_FILTERS] = {
 	{ .name = "dev", .is_number = false },
@@ -45,10 +41,16 @@ struct filters frmr_pools_valid_filters[MAX_NUMBER_OF_FILTERS] = {
 	{ .name = "pinned", .is_number = true },
 };
 
+/*
+ * The aging period is a device attribute. A dump of many pools spans
+ * several messages and only needs to carry it once, so remember it.
+ */
 static struct {
 	uint32_t dev_idx;
 	uint32_t period;
 	bool valid;
+	unsigned int pools;	/* entries the device reported, shown or not */
+	char name[64];
 } frmr_pools_aging;
 
 static int res_frmr_pools_line(struct rd *rd, const char *name, int idx,
@@ -159,6 +161,14 @@ static int res_frmr_pools_line(struct rd *rd, const char *name, int idx,
 		print_color_uint(PRINT_ANY, COLOR_NONE, "aging_period",
 				 "aging_period %u ", frmr_pools_aging.period);
 
+	/*
+	 * As upstream: the driver table (-dd) goes on an indented second
+	 * line of its own, with or without -p (print_driver_table() breaks
+	 * the line itself under -p).
+	 */
+	if (rd->show_driver_details && nla_line[RDMA_NLDEV_ATTR_DRIVER] &&
+	    !rd->json_output && !rd->pretty_output)
+		newline_indent(rd);
 	print_driver_table(rd, nla_line[RDMA_NLDEV_ATTR_DRIVER]);
 	newline(rd);
 
@@ -187,6 +197,8 @@ int res_frmr_pools_parse_cb(const struct nlmsghdr *nlh, void *data)
 		frmr_pools_aging.period = mnl_attr_get_u32(
 			tb[RDMA_NLDEV_ATTR_FRMR_POOLS_AGING_PERIOD]);
 		frmr_pools_aging.valid = true;
+		snprintf(frmr_pools_aging.name, sizeof(frmr_pools_aging.name),
+			 "%s", name);
 	}
 
 	/* A device without pools has nothing to show */
@@ -197,6 +209,7 @@ int res_frmr_pools_parse_cb(const struct nlmsghdr *nlh, void *data)
 	mnl_attr_for_each_nested(nla_entry, nla_table) {
 		struct nlattr *nla_line[RDMA_NLDEV_ATTR_MAX] = {};
 
+		frmr_pools_aging.pools++;
 		ret = mnl_attr_parse_nested(nla_entry, rd_attr_cb, nla_line);
 		if (ret != MNL_CB_OK)
 			break;
@@ -208,6 +221,27 @@ int res_frmr_pools_parse_cb(const struct nlmsghdr *nlh, void *data)
 	return ret;
 }
 
+/* A filter on a pool attribute: a device line would match nothing of it */
+static bool frmr_pools_pool_filter(struct rd *rd)
+{
+	struct filter_entry *fe;
+
+	list_for_each_entry(fe, &rd->filter_list, list)
+		if (strcmp(fe->key, "dev"))
+			return true;
+	return false;
+}
+
+/* dev rxe0 aging_period 60, in JSON {"ifindex":1,"ifname":"rxe0","aging_period":60} */
+static void frmr_pools_print_dev_line(struct rd *rd)
+{
+	open_json_object(NULL);
+	print_dev(rd, frmr_pools_aging.dev_idx, frmr_pools_aging.name);
+	print_color_uint(PRINT_ANY, COLOR_NONE, "aging_period",
+			 "aging_period %u ", frmr_pools_aging.period);
+	newline(rd);
+}
+
 static int _res_frmr_pools(struct rd *rd)
 {
 	uint32_t flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_DUMP;
@@ -215,18 +249,30 @@ static int _res_frmr_pools(struct rd *rd)
 	int ret;
 
 	frmr_pools_aging.valid = false;
+	frmr_pools_aging.pools = 0;
 
 	rd_prepare_msg(rd, RDMA_NLDEV_CMD_FRMR_POOLS_GET, &seq, flags);
 	mnl_attr_put_u32(rd->nlh, RDMA_NLDEV_ATTR_DEV_INDEX, rd->dev_idx);
-	/* Kernel-only pools are reported only on request */
-	if (rd->show_driver_details)
-		mnl_attr_put_u8(rd->nlh, RDMA_NLDEV_ATTR_DRIVER_DETAILS, 1);
+	/*
+	 * Kernel-only pools are reported only on request. Sent on every
+	 * dump as a u8 value, as upstream does: kernels read the value.
+	 */
+	mnl_attr_put_u8(rd->nlh, RDMA_NLDEV_ATTR_DRIVER_DETAILS,
+			rd->show_driver_details ? 1 : 0);
 
 	ret = rd_send_msg(rd);
 	if (ret)
 		return ret;
 
 	ret = rd_recv_msg(rd, res_frmr_pools_parse_cb, rd, seq);
+	/*
+	 * A device without pools prints no pool line, so -d gives it a
+	 * line of its own for the device-wide aging period, which the
+	 * kernel sends with the empty table.
+	 */
+	if (!ret && rd->show_details && frmr_pools_aging.valid &&
+	    !frmr_pools_aging.pools && !frmr_pools_pool_filter(rd))
+		frmr_pools_print_dev_line(rd);
 	/*
 	 * A kernel without FRMR pools rejects the unknown command with
 	 * EINVAL (or EOPNOTSUPP) and no extended ack message.

@@ -9,7 +9,8 @@
  *
  * FAKE_RDMA_MODE:
  *   pools       (default) rxe0 has pools (dump spans two messages, a
- *               kernel-only pool under DRIVER_DETAILS), mlx5_0 has none
+ *               kernel-only pool when DRIVER_DETAILS is sent as 1; a
+ *               value of 0 is "off", as in the kernel), mlx5_0 has none
  *   unsupported a kernel without FRMR pools: unknown command -> EINVAL
  *               without extended ack (what Linux 6.12 answers)
  */
@@ -348,13 +349,18 @@ static void handle_request(const struct nlmsghdr *req)
 {
 	unsigned int op = RDMA_NL_GET_OP(req->nlmsg_type);
 	struct req_attrs ra = {};
+	uint8_t driver_details = 0;
 	uint32_t idx = 0;
 
 	mnl_attr_parse(req, 0, req_attr_cb, &ra);
 	if (ra.tb[RDMA_NLDEV_ATTR_DEV_INDEX])
 		idx = mnl_attr_get_u32(ra.tb[RDMA_NLDEV_ATTR_DEV_INDEX]);
-	flog("REQ cmd=%u flags=0x%x dev=%u%s", op, req->nlmsg_flags, idx,
-	     ra.tb[RDMA_NLDEV_ATTR_DRIVER_DETAILS] ? " driver_details" : "");
+	flog("REQ cmd=%u flags=0x%x dev=%u", op, req->nlmsg_flags, idx);
+	/* Like the kernel (nldev), the value counts, not the presence */
+	if (ra.tb[RDMA_NLDEV_ATTR_DRIVER_DETAILS]) {
+		driver_details = mnl_attr_get_u8(ra.tb[RDMA_NLDEV_ATTR_DRIVER_DETAILS]);
+		flog(" driver_details=%u", driver_details);
+	}
 
 	if (RDMA_NL_GET_CLIENT(req->nlmsg_type) != RDMA_NL_NLDEV) {
 		flog("\n");
@@ -380,7 +386,7 @@ static void handle_request(const struct nlmsghdr *req)
 			return reply_err(req, -EOPNOTSUPP, NULL);
 		if (idx < 1 || idx > 2)
 			return reply_err(req, -EINVAL, "Invalid device index");
-		return reply_frmr_get(req, idx, ra.tb[RDMA_NLDEV_ATTR_DRIVER_DETAILS]);
+		return reply_frmr_get(req, idx, driver_details);
 	default:
 		return reply_err(req, -EOPNOTSUPP, NULL);
 	}

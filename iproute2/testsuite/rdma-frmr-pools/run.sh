@@ -48,6 +48,13 @@ cases() {
 	t pools res show frmr_pools dev rxe0
 	t pools res show frmr_pools dev mlx5_0
 	t pools -d res show frmr_pools dev rxe0
+	# DRIVER_DETAILS goes out on every dump, 0 without -dd: the fake, like the kernel,
+	# reads the value, so no kernel-only pool appears above and it does under -dd below
+	# a device without pools: -d still reads its aging period back (not under a pool filter)
+	t pools -d res show frmr_pools
+	t pools -d res show frmr_pools dev mlx5_0
+	t pools -d -j res show frmr_pools dev mlx5_0
+	t pools -d res show frmr_pools dev mlx5_0 queue 0
 	t pools -dd res show frmr_pools dev rxe0
 	t pools -dd -p res show frmr_pools dev rxe0
 	t pools -j res show frmr_pools

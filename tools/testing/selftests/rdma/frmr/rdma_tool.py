@@ -13,6 +13,7 @@ Usage: rdma_tool.py TEST DEV [ARG]
   roundtrip DEV    every key `show` printed is accepted by `set ... pinned KEY N` as printed
   filters DEV      every filter selects exactly the pools whose value matches
   short DEV        the test kernel's short form: text, JSON, aging, one bad input, keys back
+  devaging DEV     a device without pools: its aging period read back (-d device line)
   kernel DEV N     a kernel-only pool (frmr_kmr, N MRs) only under -dd, and never acted on by set
 The tool is $RDMA (default: rdma on PATH). Exit status 0 when every check passed.
 """
@@ -70,14 +71,20 @@ def show_json(dev, *opts):
 
 
 def all_pools(dev):
-    """Every pool, kernel-only ones and counters included."""
-    return show_json(dev, "-dd")
+    """Every pool, kernel-only ones and counters included (not the device line that -d
+    prints for a device without pools)."""
+    return [p for p in show_json(dev, "-dd") if "key" in p]
 
 
 def aging_of(dev):
+    """The device's aging period under -d: on every pool, or on the device's own line
+    (ifindex, ifname, aging_period) when it has no pool."""
     ps = show_json(dev, "-d")
     if not ps:
-        raise Fail("no pool on %s to read the aging period from" % dev)
+        raise Fail("rdma -d -j showed nothing for %s: no aging period" % dev)
+    if "key" not in ps[0]:
+        expect_keys(ps[0], ["ifindex", "ifname", "aging_period"], "device line of %s" % dev)
+        check(len(ps) == 1, "a device without pools: one device object")
     return ps[0]["aging_period"]
 
 
@@ -85,7 +92,7 @@ def snapshot(dev):
     """What a refused SET must not change: the aging period, the pool keys, the pinned and
     in-use counts (queue and counters move with aging, which runs meanwhile)."""
     ps = all_pools(dev)
-    return (ps[0]["aging_period"] if ps else None,
+    return (aging_of(dev),
             sorted((p["key"], p.get("kernel_vendor_key", 0), p["pinned"], p["in_use"])
                    for p in ps))
 
@@ -108,14 +115,25 @@ def line_re(dev, details, driver):
     if details:
         r += r"aging_period (\d+) "
     if driver:
-        r += "".join(r"drv_%s (\d+) " % c for c in COUNTERS)
+        # As upstream 7.1: the driver table on an indented line of its own (-dd, -p or not).
+        r += "\n    " + "".join(r"drv_%s (\d+) " % c for c in COUNTERS)
     return re.compile(r)
+
+
+def text_lines(out, driver):
+    """Lines of the output; under -dd each pool's two lines as one."""
+    lines = out.split("\n")[:-1]
+    if not driver:
+        return lines
+    if len(lines) % 2:
+        raise Fail("-dd: an odd number of lines, not two per pool:\n%r" % out)
+    return [lines[i] + "\n" + lines[i + 1] for i in range(0, len(lines), 2)]
 
 
 def parse_text(dev, out, details=False, driver=False):
     rx = line_re(dev, details, driver)
     rows = []
-    for line in out.split("\n")[:-1]:
+    for line in text_lines(out, driver):
         m = rx.fullmatch(line)
         if not m:
             raise Fail("line does not match %s:\n%r" % (rx.pattern, line))
@@ -172,22 +190,26 @@ def test_format(dev):
             if details:
                 check((r["vendor_key"], r["num_dma_blocks"], r["access_flags"], r["ats"]) ==
                       (vk, ndb, af, ats), "-d fields of %s are its key in decimal" % r["key"])
-    # -dd -p: the driver table on indented lines after each pool (iproute2's
-    # print_driver_table() starts a new one past 80 characters).
-    out = ok("-dd", "-p", "resource", "show", "frmr_pools", "dev", dev)
-    lines = out.split("\n")[:-1]
-    pools, tables = [], []
-    for x in lines:
-        if x.startswith("    "):
-            check(bool(pools), "-dd -p: a driver line follows a pool line")
-            tables[-1] += x[4:]
-        else:
-            pools.append(x)
-            tables.append("")
-    check(len(pools) == len(ps), "-dd -p: one pool line per pool")
-    drv = re.compile("".join(r"drv_%s \d+ " % c for c in COUNTERS))
-    check(all(drv.fullmatch(t) for t in tables), "-dd -p: indented driver tables")
-    parse_text(dev, "".join(x + "\n" for x in pools), True, False)
+    # -dd, -dd -p: the driver table on indented lines after each pool (upstream's
+    # layout, -p or not; under -p iproute2's print_driver_table() starts a new line past
+    # 80 characters).
+    for opts in (("-dd",), ("-dd", "-p")):
+        out = ok(*opts, "resource", "show", "frmr_pools", "dev", dev)
+        lines = out.split("\n")[:-1]
+        pools, tables = [], []
+        for x in lines:
+            if x.startswith("    "):
+                check(bool(pools), "rdma %s: a driver line follows a pool line" %
+                      " ".join(opts))
+                tables[-1] += x[4:]
+            else:
+                pools.append(x)
+                tables.append("")
+        check(len(pools) == len(ps), "rdma %s: one pool line per pool" % " ".join(opts))
+        drv = re.compile("".join(r"drv_%s \d+ " % c for c in COUNTERS))
+        check(all(drv.fullmatch(t) for t in tables),
+              "rdma %s: indented driver tables" % " ".join(opts))
+        parse_text(dev, "".join(x + "\n" for x in pools), True, False)
     # The whole default output once more, char for char, from the JSON values.
     out = ok("resource", "show", "frmr_pools", "dev", dev)
     # (counters may move between two dumps: compare the keys and the shape only)
@@ -455,6 +477,23 @@ def test_kernel(dev, n):
     check(snapshot(dev) == before, "nothing changed")
 
 
+def test_devaging(dev):
+    """A device without pools: -d prints its own line with the aging period; set aging and
+    read it back there (text and JSON), restore."""
+    check(all_pools(dev) == [], "%s has no pools" % dev)
+    a0 = aging_of(dev)
+    for val in (41, a0):
+        ok("resource", "set", "frmr_pools", "dev", dev, "aging", val)
+        out = ok("-d", "resource", "show", "frmr_pools", "dev", dev)
+        check(out == "dev %s aging_period %d \n" % (dev, val),
+              "text: %r after set aging %d" % (out, val))
+        check(aging_of(dev) == val, "JSON aging_period %d" % val)
+    out = ok("resource", "show", "frmr_pools", "dev", dev)
+    check(out == "", "no -d: no line for a device without pools (as upstream)")
+    out = ok("-d", "resource", "show", "frmr_pools", "dev", dev, "queue", 0)
+    check(out == "", "-d with a pool filter: no device line")
+
+
 def test_short(dev):
     """Short form (test kernel): show text and JSON, aging round trip, one bad input, every
     printed key fed back; aging frozen meanwhile, then restored."""
@@ -487,7 +526,7 @@ def test_short(dev):
 TESTS = {
     "format": test_format, "aging": test_aging, "pinned": test_pinned, "bad": test_bad,
     "unpriv": test_unpriv, "roundtrip": test_roundtrip, "filters": test_filters,
-    "kernel": test_kernel, "short": test_short,
+    "kernel": test_kernel, "short": test_short, "devaging": test_devaging,
 }
 
 

@@ -11,6 +11,11 @@
 #    dkms add, the host's dkms build copied in, dkms install: 9 modules in updates/dkms, depmod;
 # 3. the stack loads from updates/dkms (version and build-ids are the host build's), mlx5_ib
 #    loads against the stock mlx5_core, rxe carries ib_write_bw, rdma-frmr shows frmr_pools;
+#    kernel hooks: installing a kernel the package refuses (6.1; a 6.12 whose RDMA CRCs differ)
+#    runs header_postinst.d and postinst.d as the kernel packages do (run-parts --exit-on-error):
+#    every hook exits 0, one "skipped" line, the initramfs hook runs, nothing is built;
+#    the relations: linux-headers-6.12-amd64 resolves to a 6.12 upload's headers;
+#    rdma-frmr shows as an unprivileged user on the default PATH, its man page is installed;
 # 4. every importer loads against ours as it did against stock; ib_core stays ours;
 # 5. dpkg -r: dkms removes the modules, the in-box ones load again, rdma-frmr is gone and
 #    iproute2's rdma was never touched.
@@ -22,7 +27,7 @@ export DEB_RDMA=$FRMR_OUT/dkms/frmr-pools-rdma_${DKV}_amd64.deb
 export PREBUILT=$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$K
 export OURS="$FRMR_MODS_CORE rdma_rxe mlx5_ib"
 export IMP=$vmout/importers.txt
-export TOOL=/usr/sbin/rdma-frmr
+export TOOL=/usr/bin/rdma-frmr
 
 file_build_id() { # module file (.ko, .ko.xz, .ko.zst)
 	local t=/tmp/bid.$$.ko
@@ -157,6 +162,52 @@ check_installed() {
 	return $bad
 }
 step modinfo-resolves-ours 60 check_installed
+# A kernel the package refuses, installed as dpkg would: the headers' postinst runs
+# header_postinst.d, the image's postinst runs postinst.d, both with --exit-on-error. The headers
+# are links to the running kernel's (the hooks look for build/include, dkms.conf for .config and
+# Module.symvers); update-initramfs is a stub that records its call (mkinitramfs cannot work for a
+# kernel without modules; the point is that the hook after dkms's ran).
+kernel_hooks() { # kver [changed-export]
+	local k=$1 h=/lib/modules/$1/build rc1 rc2 n
+	mkdir -p "/lib/modules/$k" /tmp/stub "$h"
+	ln -sf "/usr/src/linux-headers-$K/"{include,arch,scripts,Makefile,.config,.kernelvariables} "$h/"
+	if [ -n "${2:-}" ]; then
+		awk -F'\t' -v s="$2" 'BEGIN { OFS = "\t" } $2 == s { $1 = "0x00c0ffee" } { print }' \
+			"/usr/src/linux-headers-$K/Module.symvers" > "$h/Module.symvers"
+	else
+		ln -sf "/usr/src/linux-headers-$K/Module.symvers" "$h/"
+	fi
+	printf '#!/bin/sh\necho "update-initramfs $*" >> /tmp/stub/initramfs.log\n' > /tmp/stub/update-initramfs
+	chmod +x /tmp/stub/update-initramfs
+	: > /tmp/stub/initramfs.log
+	run-parts --verbose --report --exit-on-error --arg="$k" /etc/kernel/header_postinst.d \
+		> /tmp/hooks.out 2>&1
+	rc1=$?
+	PATH=/tmp/stub:$PATH DEB_MAINT_PARAMS="'configure' ''" run-parts --verbose --report \
+		--exit-on-error --arg="$k" --arg="/boot/vmlinuz-$k" /etc/kernel/postinst.d >> /tmp/hooks.out 2>&1
+	rc2=$?
+	cat /tmp/hooks.out /tmp/stub/initramfs.log
+	echo "kernel $k: header_postinst.d exit $rc1, postinst.d exit $rc2" | tee -a "$vmout/kernel-hooks.txt"
+	n=$(grep -c "^frmr-pools: kernel $k skipped: " /tmp/hooks.out)
+	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] && [ "$n" -eq 2 ] || { echo "skipped lines: $n"; return 1; }
+	grep -q "executing /etc/kernel/postinst.d/initramfs-tools" /tmp/hooks.out &&
+		grep -qx "update-initramfs -c -k $k -b /boot" /tmp/stub/initramfs.log || return 1
+	[ ! -e "/var/lib/dkms/frmr-pools/$DKV/$k" ] || { echo "something was built for $k"; return 1; }
+	dkms status -m frmr-pools -v "$DKV" -k "$K" | grep -q ': installed' || return 1
+	rm -rf "/lib/modules/$k"
+}
+step kernel-hooks-6.1-skipped 300 kernel_hooks 6.1.0-99-amd64
+step kernel-hooks-6.12-other-abi-skipped 300 kernel_hooks 6.12.999+deb12-amd64 ib_register_device
+# The relations: the recommended headers meta-package is 6.12's (linux-headers-amd64 is 6.1).
+relations() {
+	dpkg-query -W -f='${Recommends}\n' frmr-pools-dkms | tee /tmp/rec
+	grep -qw 'linux-headers-6.12-amd64' /tmp/rec && ! grep -qw 'linux-headers-amd64' /tmp/rec || return 1
+	apt-cache policy linux-headers-6.12-amd64 | tee /tmp/pol
+	grep -q 'Candidate: 6\.12\.' /tmp/pol || return 1
+	apt-get -s -o Debug::NoLocking=1 install --no-install-recommends linux-headers-6.12-amd64 | tee /tmp/sim
+	grep -q '^Inst linux-headers-6\.12\.[0-9]*+deb12-amd64 ' /tmp/sim
+}
+step relations-headers-6.12 120 relations
 load_ours() { modprobe -a $FRMR_MODS_CORE rdma_rxe mlx5_ib && check_loaded ours $OURS; }
 step load-ours 300 load_ours
 step mlx5-core-is-stock 30 check_loaded stock mlx5_core
@@ -172,6 +223,10 @@ show_pools() {
 	[ $rc -eq 0 ] || [ -n "$out" ]
 }
 step rdma-frmr-resource-show-frmr_pools 60 show_pools
+# Any user, the default PATH (no /usr/sbin): show is unprivileged in the kernel.
+step rdma-frmr-unprivileged-show 60 bash -c "cd / && setpriv --reuid=65534 --regid=65534 \
+	--clear-groups env -i PATH=/usr/local/bin:/usr/bin:/bin rdma-frmr resource show frmr_pools dev rxe0 &&
+	test -f /usr/share/man/man8/rdma-frmr.8.gz && zcat /usr/share/man/man8/rdma-frmr.8.gz | grep -q 'frmr_pools'"
 # The importers load with no RDMA device present, as in the stock baseline.
 step rxe-delete 60 $TOOL link delete rxe0
 step ours-load-importers 600 load_importers ours

@@ -5,7 +5,8 @@
 # runs out of MR indexes), CAP_NET_ADMIN, network namespaces, multi-message
 # dumps of hundreds of pools while they age away; then through the patched rdma tool
 # (rdma_tool.py): output char for char (DESIGN section 6), text and JSON, set aging and pinned,
-# every bad input, unprivileged set, filters, every printed key fed back to set.
+# the aging period of a device without pools, every bad input, unprivileged set, filters, every
+# printed key fed back to set.
 #
 # rxe's own pools are tested; frmr_kmr ($FRMR_BIN/kmr, built on the host by the selftest
 # Makefile) allocates kernel MEM_REG MRs on rxe0, which gives it a kernel-only pool.
@@ -76,6 +77,16 @@ step unprivileged 30 $NOBODY $NLDEV test eperm rxe0
 RDMA_TOOL="python3 $FRMR_SELFTEST/rdma_tool.py"
 export RDMA_TOOL
 step tool-is-ours 10 bash -c "[ '$RDMA' = '$FRMR_BIN/rdma' ] && $RDMA -V"
+# A device without pools (a second, unused rxe): -d reads its aging period back from the
+# device line, set aging on it works.
+tool_aging_no_pools() {
+	netdev_dummy dum1 10.10.1.1/24 && $RDMA link add rxe1 type rxe netdev dum1 || return 1
+	$RDMA_TOOL devaging rxe1
+	local rc=$?
+	$RDMA link delete rxe1 || return 1
+	return $rc
+}
+step tool-aging-no-pools 60 tool_aging_no_pools
 # Setting the period re-arms the aging tick one period ahead: with a day, no pool ages
 # away between two dumps of a test.
 step tool-freeze-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 86400
