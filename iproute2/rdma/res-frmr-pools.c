@@ -232,10 +232,9 @@ static bool frmr_pools_pool_filter(struct rd *rd)
 	return false;
 }
 
-/* dev rxe0 aging_period 60, in JSON {"ifindex":1,"ifname":"rxe0","aging_period":60} */
+/* dev rxe0 aging_period 60 (text output only) */
 static void frmr_pools_print_dev_line(struct rd *rd)
 {
-	open_json_object(NULL);
 	print_dev(rd, frmr_pools_aging.dev_idx, frmr_pools_aging.name);
 	print_color_uint(PRINT_ANY, COLOR_NONE, "aging_period",
 			 "aging_period %u ", frmr_pools_aging.period);
@@ -268,10 +267,13 @@ static int _res_frmr_pools(struct rd *rd)
 	/*
 	 * A device without pools prints no pool line, so -d gives it a
 	 * line of its own for the device-wide aging period, which the
-	 * kernel sends with the empty table.
+	 * kernel sends with the empty table. Text only: JSON stays a list
+	 * of pools, as upstream's, so that a script counting its members
+	 * counts pools.
 	 */
-	if (!ret && rd->show_details && frmr_pools_aging.valid &&
-	    !frmr_pools_aging.pools && !frmr_pools_pool_filter(rd))
+	if (!ret && rd->show_details && !rd->json_output &&
+	    frmr_pools_aging.valid && !frmr_pools_aging.pools &&
+	    !frmr_pools_pool_filter(rd))
 		frmr_pools_print_dev_line(rd);
 	/*
 	 * A kernel without FRMR pools rejects the unknown command with

@@ -80,10 +80,10 @@ step tool-is-ours 10 bash -c "[ '$RDMA' = '$FRMR_BIN/rdma' ] && $RDMA -V"
 # A device without pools (a second, unused rxe): -d reads its aging period back from the
 # device line, set aging on it works.
 tool_aging_no_pools() {
-	netdev_dummy dum1 10.10.1.1/24 && $RDMA link add rxe1 type rxe netdev dum1 || return 1
-	$RDMA_TOOL devaging rxe1
+	netdev_dummy dum7 10.10.7.1/24 && $RDMA link add rxe7 type rxe netdev dum7 || return 1
+	$RDMA_TOOL devaging rxe7
 	local rc=$?
-	$RDMA link delete rxe1 || return 1
+	$RDMA link delete rxe7 || return 1
 	return $rc
 }
 step tool-aging-no-pools 60 tool_aging_no_pools
