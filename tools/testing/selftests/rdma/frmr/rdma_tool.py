@@ -5,7 +5,7 @@ live device and check what it prints, in the guest (frmr-netlink, rxe-pools-shor
 
 Usage: rdma_tool.py TEST DEV [ARG]
   format DEV       text (default, -d, -dd, -dd -p) and JSON (-j, -d, -dd, -p) of every pool,
-                   line by line against DESIGN section 6; text, JSON and -dd counters agree
+                   line by line against rdma-resource(8); text, JSON and -dd counters agree
   aging DEV        set aging, read it back (text and JSON), restore
   pinned DEV       pin handles in a pool, see them queued, unpin
   bad DEV          every bad input: non-zero exit, a clear message, `show` unchanged
@@ -108,7 +108,7 @@ def key_fields(key):
 
 
 def line_re(dev, details, driver):
-    """One line of `rdma [-d|-dd] resource show frmr_pools`, DESIGN section 6. Like every
+    """One line of `rdma [-d|-dd] resource show frmr_pools`, rdma-resource(8). Like every
     line of `rdma resource show`, each field ends with one blank."""
     r = r"dev %s key %s " % (re.escape(dev), KEY_RE)
     if details:
@@ -173,7 +173,7 @@ def expect_keys(p, want, what):
 
 
 def test_format(dev):
-    """Text and JSON of every pool exactly as DESIGN section 6 says."""
+    """Text and JSON of every pool exactly as rdma-resource(8) says."""
     ps = all_pools(dev)
     check(len(ps) > 0, "%s has %d pools" % (dev, len(ps)))
     user = [p for p in ps if "kernel_vendor_key" not in p]

@@ -4,7 +4,7 @@
 # requests (errno + extack, nothing changed), a refused key told from a failed creation (rxe1
 # runs out of MR indexes), CAP_NET_ADMIN, network namespaces, multi-message
 # dumps of hundreds of pools while they age away; then through the patched rdma tool
-# (rdma_tool.py): output char for char (DESIGN section 6), text and JSON, set aging and pinned,
+# (rdma_tool.py): output char for char (rdma-resource(8)), text and JSON, set aging and pinned,
 # the aging period of a device without pools, every bad input, unprivileged set, filters, every
 # printed key fed back to set.
 #

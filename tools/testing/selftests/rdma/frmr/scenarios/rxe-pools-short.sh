@@ -29,7 +29,7 @@ step failnth-reg-dereg 300 failnth
 POOLS_TOOL=0
 pools_supported rxe6 && POOLS_TOOL=1
 pstep pools-rxe6 10 pools_show rxe6 -dd
-# The rdma tool on the pools the churn left (DESIGN section 9's short form of frmr-netlink).
+# The rdma tool on the pools the churn left (the short form of frmr-netlink, README "Scenarios").
 step tool-short-rxe6 120 python3 "$FRMR_SELFTEST/rdma_tool.py" short rxe6
 step rxe-delete 30 bash -c "$RDMA link delete rxe5 && $RDMA link delete rxe6"
 
