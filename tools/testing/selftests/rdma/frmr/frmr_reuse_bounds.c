@@ -47,55 +47,6 @@ static struct ibv_qp *qp[2];
 static union ibv_gid gid;
 static int gid_index = 1;
 
-static enum ibv_qp_state qp_state(struct ibv_qp *q)
-{
-	struct ibv_qp_init_attr ia;
-	struct ibv_qp_attr a;
-
-	if (ibv_query_qp(q, &a, IBV_QP_STATE, &ia))
-		die("query_qp: %s\n", strerror(errno));
-	return a.qp_state;
-}
-
-/* Wait up to 5 s for @q to reach @want; returns whether it did. */
-static int qp_wait_state(struct ibv_qp *q, enum ibv_qp_state want)
-{
-	int ms;
-
-	for (ms = 0; ms < 5000; ms += 10) {
-		if (qp_state(q) == want)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
-/* Both QPs back to RTS after a failed request (see frmr_stale_rkey.c). */
-static void qps_reset(void)
-{
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
-	struct ibv_wc wc;
-	int i, tries;
-
-	for (i = 0; i < 2; i++) {
-		qp_wait_state(qp[i], IBV_QPS_ERR);
-		for (tries = 0;; tries++) {
-			if (ibv_modify_qp(qp[i], &a, IBV_QP_STATE))
-				die("modify RESET: %s\n", strerror(errno));
-			if (qp_state(qp[i]) == IBV_QPS_RESET)
-				break;
-			if (tries == 10)
-				die("QP %u does not stay in RESET\n",
-				    qp[i]->qp_num);
-			usleep(10000);
-		}
-	}
-	while (ibv_poll_cq(cq, 1, &wc) > 0)
-		;
-	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
-	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
-}
-
 /* One signalled RDMA READ or WRITE of @len bytes from qp[0]; its status. */
 static enum ibv_wc_status rdma_op(enum ibv_wr_opcode op, struct ibv_mr *local,
 				  __u64 raddr, __u32 rkey, __u32 len)
@@ -154,7 +105,7 @@ static int refused(struct bufs *s, const char *what, enum ibv_wr_opcode op,
 	memset(s->dst, DST_BYTE, PAGE);
 	st = rdma_op(op, op == IBV_WR_RDMA_READ ? s->dst_mr : s->src_mr,
 		     raddr, rkey, len);
-	in_err = qp_wait_state(qp[0], IBV_QPS_ERR);
+	in_err = frmr_qp_wait_state(qp[0], IBV_QPS_ERR);
 	if (st != IBV_WC_REM_ACCESS_ERR) {
 		fail("%s: status %s, want %s\n", what, ibv_wc_status_str(st),
 		     ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
@@ -180,7 +131,7 @@ static int refused(struct bufs *s, const char *what, enum ibv_wr_opcode op,
 	}
 	printf("%-44s %s%s\n", what, ibv_wc_status_str(st),
 	       ok ? "" : "  <- FAIL");
-	qps_reset();
+	frmr_qps_reset(qp, cq, &gid, gid_index);
 	return ok;
 }
 
@@ -337,7 +288,7 @@ int main(int argc, char **argv)
 		     ibv_wc_status_str(st));
 	memset(s.b, NEW_BYTE, s.blen);
 	if (failures)
-		qps_reset();
+		frmr_qps_reset(qp, cq, &gid, gid_index);
 
 	/* what lies beyond the new MR must be out of reach */
 	held = refusals(&s, new->rkey, old_rkey, &checks);

@@ -31,63 +31,6 @@ static struct ibv_qp *qp[2];
 static union ibv_gid gid;
 static int gid_index = 1;
 
-static enum ibv_qp_state qp_state(struct ibv_qp *q)
-{
-	struct ibv_qp_init_attr ia;
-	struct ibv_qp_attr a;
-
-	if (ibv_query_qp(q, &a, IBV_QP_STATE, &ia))
-		die("query_qp: %s\n", strerror(errno));
-	return a.qp_state;
-}
-
-/* Wait up to 5 s for @q to reach @want; returns whether it did. */
-static int qp_wait_state(struct ibv_qp *q, enum ibv_qp_state want)
-{
-	int ms;
-
-	for (ms = 0; ms < 5000; ms += 10) {
-		if (qp_state(q) == want)
-			return 1;
-		usleep(10000);
-	}
-	return 0;
-}
-
-/*
- * Bring both QPs back to RTS after a failed WRITE. The responder moves its QP
- * to ERR from its own task after it sent the NAK, so the requester can see the
- * error completion first. rxe (6.12) sets RESET before it quiesces that task:
- * a RESET issued in between is overwritten by ERR and the next INIT fails with
- * EINVAL (seen with two guest CPUs). So: let both QPs settle in ERR (a failure
- * that is not an access error may leave the responder in RTS), then reset each
- * one and check that RESET stuck before walking it to RTS.
- */
-static void qps_reset(void)
-{
-	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
-	struct ibv_wc wc;
-	int i, tries;
-
-	for (i = 0; i < 2; i++) {
-		qp_wait_state(qp[i], IBV_QPS_ERR);
-		for (tries = 0;; tries++) {
-			if (ibv_modify_qp(qp[i], &a, IBV_QP_STATE))
-				die("modify RESET: %s\n", strerror(errno));
-			if (qp_state(qp[i]) == IBV_QPS_RESET)
-				break;
-			if (tries == 10)
-				die("QP %u does not stay in RESET\n",
-				    qp[i]->qp_num);
-			usleep(10000);
-		}
-	}
-	while (ibv_poll_cq(cq, 1, &wc) > 0)
-		;
-	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
-	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
-}
-
 /* One signalled RDMA WRITE from qp[0]; returns the completion status. */
 static enum ibv_wc_status rdma_write(struct ibv_mr *src, uint64_t raddr,
 				     uint32_t rkey, uint32_t len)
@@ -243,7 +186,7 @@ int main(int argc, char **argv)
 		if (!buf_is(buf, len, 0x5a))
 			fail("cycle %d: old rkey 0x%x changed the new MR's memory\n",
 			     i, prev_rkey);
-		qps_reset();
+		frmr_qps_reset(qp, cq, &gid, gid_index);
 
 		/* the new rkey works */
 		st = rdma_write(src, (uintptr_t)buf + len - PAGE, victim->rkey,
@@ -251,7 +194,7 @@ int main(int argc, char **argv)
 		if (st != IBV_WC_SUCCESS) {
 			fail("cycle %d: write with new rkey 0x%x: %s\n", i,
 			     victim->rkey, ibv_wc_status_str(st));
-			qps_reset();
+			frmr_qps_reset(qp, cq, &gid, gid_index);
 		} else if (!buf_is(buf + len - PAGE, PAGE, 0xa5)) {
 			fail("cycle %d: write with new rkey did not land\n", i);
 		}

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <infiniband/verbs.h>
 
 #define PAGE	4096
@@ -111,6 +112,65 @@ static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
 {
 	frmr_qp_connect(qp, dest_qpn, gid, gid_index,
 			IBV_ACCESS_REMOTE_WRITE | IBV_ACCESS_REMOTE_READ, 14, 7);
+}
+
+static inline enum ibv_qp_state frmr_qp_state(struct ibv_qp *q)
+{
+	struct ibv_qp_init_attr ia;
+	struct ibv_qp_attr a;
+
+	if (ibv_query_qp(q, &a, IBV_QP_STATE, &ia))
+		die("query_qp: %s\n", strerror(errno));
+	return a.qp_state;
+}
+
+/* Wait up to 5 s for @q to reach @want; returns whether it did. */
+static inline int frmr_qp_wait_state(struct ibv_qp *q, enum ibv_qp_state want)
+{
+	int ms;
+
+	for (ms = 0; ms < 5000; ms += 10) {
+		if (frmr_qp_state(q) == want)
+			return 1;
+		usleep(10000);
+	}
+	return 0;
+}
+
+/*
+ * Bring the loopback pair @qp back to RTS after a failed request, draining
+ * @cq. The responder moves its QP to ERR from its own task after it sent the
+ * NAK, so the requester can see the error completion first. rxe (6.12) sets
+ * RESET before it quiesces that task: a RESET issued in between is
+ * overwritten by ERR and the next INIT fails with EINVAL (seen with two guest
+ * CPUs). So: let both QPs settle in ERR (a failure that is not an access
+ * error may leave the responder in RTS), then reset each one and check that
+ * RESET stuck before walking it to RTS.
+ */
+static inline void frmr_qps_reset(struct ibv_qp *qp[2], struct ibv_cq *cq,
+				  const union ibv_gid *gid, int gid_index)
+{
+	struct ibv_qp_attr a = { .qp_state = IBV_QPS_RESET };
+	struct ibv_wc wc;
+	int i, tries;
+
+	for (i = 0; i < 2; i++) {
+		frmr_qp_wait_state(qp[i], IBV_QPS_ERR);
+		for (tries = 0;; tries++) {
+			if (ibv_modify_qp(qp[i], &a, IBV_QP_STATE))
+				die("modify RESET: %s\n", strerror(errno));
+			if (frmr_qp_state(qp[i]) == IBV_QPS_RESET)
+				break;
+			if (tries == 10)
+				die("QP %u does not stay in RESET\n",
+				    qp[i]->qp_num);
+			usleep(10000);
+		}
+	}
+	while (ibv_poll_cq(cq, 1, &wc) > 0)
+		;
+	frmr_qp_to_rts(qp[0], qp[1]->qp_num, gid, gid_index);
+	frmr_qp_to_rts(qp[1], qp[0]->qp_num, gid, gid_index);
 }
 
 /*
