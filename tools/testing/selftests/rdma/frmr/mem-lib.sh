@@ -236,12 +236,27 @@ mem_cg_loop() { # dev
 }
 
 # The queued storage is charged to the cgroup, not to whoever frees it later.
-mem_cg_charged() {
-	local cur0 cur1 st
+mem_cg_charged() { # dev
+	local cur0 cur1 st st0=0
 	cur0=$(mem_get cg_cur0); cur1=$(mem_get cg_cur1); st=$(mem_get cg_unpinned_storage)
 	echo "memory.current before $(mib $cur0), after the process exited $(mib $cur1):" \
 		"$(mib $((cur1 - cur0))) still charged; unpinned queued page storage $(mib $st)"
-	[ "$st" -ge 1048576 ] || { echo "less than 1 MiB queued: nothing to show"; return 1; }
+	if [ "$st" -lt 1048576 ]; then
+		# The trims that registrations at the limit make may have emptied the queues
+		# (they did in one rxe-pools-short run): 96 sizes of about 1k pages, one MR
+		# each, stay well below the limit and leave about 1.6 MiB queued.
+		echo "less than 1 MiB left queued by the limit's trims: a loop below the limit"
+		st0=$st; cur0=$(cat $MEM_CG/memory.current)
+		mem_in_cg "$FRMR_BIN/frmr_memloop" -d "$1" -s 1024 -n 1119 -k 1 || return 1
+		mem_cg_wait_empty || return 1
+		cur1=$(cat $MEM_CG/memory.current)
+		mem_pools "$1" cg-charged || return 1
+		st=$P_unpinned_storage
+		echo "memory.current $(mib $cur0) -> $(mib $cur1), unpinned queued page storage" \
+			"$(mib $st0) -> $(mib $st)"
+	fi
+	[ $((st - st0)) -ge 1048576 ] || { echo "less than 1 MiB queued: nothing to show"; return 1; }
+	st=$((st - st0))
 	# Slab and page rounding only add to the charge; 0.8 leaves room for per-CPU charge stocks.
 	[ $((cur1 - cur0)) -ge $((st * 8 / 10)) ] || {
 		echo "the queued storage is not charged to the cgroup (GFP_KERNEL_ACCOUNT handles?)"
@@ -327,7 +342,7 @@ mem_steps() { # dev netdev cidr
 	step mem-memavailable-restored 10 mem_avail_restored
 	step mem-cgroup-setup 10 mem_cg_setup
 	pstep mem-cgroup-loop "$MEM_LOOP_TO" mem_cg_loop "$dev"
-	step mem-cgroup-charged 10 mem_cg_charged
+	step mem-cgroup-charged 60 mem_cg_charged "$dev"
 	step mem-cgroup-limit-held 10 mem_cg_limit_held
 	pstep mem-cgroup-release 60 mem_cg_release "$dev"
 	step mem-cgroup-remove 10 rmdir $MEM_CG
