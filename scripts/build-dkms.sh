@@ -102,7 +102,8 @@ desc=$(git -C "$REPO" describe --always --dirty 2>/dev/null || echo unknown)
 cat > "$P/debian/changelog" <<CL
 frmr-pools ($ver) bookworm; urgency=medium
 
-  * Snapshot $desc of the FRMR pools repository on linux-source-6.12 $srcver.
+  * Snapshot $desc of the FRMR pools repository,
+    on linux-source-6.12 $srcver.
 
  -- $maint  $(TZ=UTC git -C "$REPO" log -1 --format=%cd --date=rfc2822 HEAD)
 CL
