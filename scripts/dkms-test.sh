@@ -15,7 +15,10 @@
 #   the packages build (from the .dsc alone, lintian without errors); dkms build for $KVER against
 #   the installed headers; a non-6.12 kernel and a 6.12 kernel whose ib_core CRCs differ (a
 #   symlinked copy of the headers with one CRC changed) are skipped by `dkms autoinstall` (exit 0,
-#   one line) and refused by `dkms build` (exit 77); the guest scenario (vm-run.sh stock
+#   one line) and refused by `dkms build` (exit 77); the archive's newer 6.12 upload
+#   (upload-kernel.sh: 6.12.118 when written) is built for when its RDMA CRCs match (refused
+#   when they do not), its hooks install that build in the dkms guest, and the guest scenario
+#   dkms-upload boots it and loads the build (vm-run.sh upload dkms-upload); the guest scenario (vm-run.sh stock
 #   dkms 2400: runs took 604-899 s on an idle host, mostly depmod under TCG at install and
 #   removal; the counts of a CI run on a busy host fit a timeout of the install step, then 600 s); the host's
 #   /lib/modules (checksums), /var/lib/dkms and /usr/src are unchanged.
@@ -115,6 +118,47 @@ build_and_refusals() {
 		tap "build-refuses-$k" $? "rc=$rc, log: $T/build-$k.log"
 	done
 	rm -rf "$FH"
+	build_upload
+}
+
+# The archive's newest 6.12 upload (6.12.118 when this was written), unpacked privately by
+# upload-kernel.sh: a host that keeps the package gets it from `apt upgrade`. When its RDMA
+# exports carry the recorded CRCs, dkms builds for it against its own headers; the kernel hooks
+# in the dkms guest install that build, the upload guest boots the upload and loads it. When
+# they differ, it must be refused like the changed-CRC case above. Only `dkms build` runs here:
+# an install would run depmod on this host's /lib/modules/<upload>.
+build_upload() {
+	local uh n rc
+	rm -f "$D/upload"
+	UK=$("$REPO/scripts/upload-kernel.sh" 2> "$T/upload-kernel.log"); rc=$?
+	if [ $rc -eq 3 ]; then
+		tap "upload-none-newer # the archive has no 6.12 upload other than $KVER" 0
+		return
+	fi
+	[ $rc -eq 0 ]; tap upload-fetched $? "log: $T/upload-kernel.log"
+	[ $rc -eq 0 ] || return
+	uh=$CACHE/upload/$UK/root/usr/src/linux-headers-$UK
+	n=$(awk -F'\t' 'NR == FNR { crc[$2 "\t" $3] = $1; next }
+		!(($2 "\t" $3) in crc) || crc[$2 "\t" $3] != $1 { n++ } END { print n + 0 }' \
+		"$uh/Module.symvers" "$R/usr/src/frmr-pools-$ver/abi/stock-exports")
+	log "upload $UK: $n of $(wc -l < "$R/usr/src/frmr-pools-$ver/abi/stock-exports") recorded RDMA export CRCs differ"
+	t0=$(now)
+	with_lock "${DKMS[@]}" build -m frmr-pools -v "$ver" -k "$UK" --kernelsourcedir "$uh" \
+		> "$T/dkms-build-$UK.log" 2>&1
+	rc=$?
+	cp "$DK/frmr-pools/$ver/$UK/x86_64/log/make.log" "$T/make-$UK.log" 2>/dev/null ||
+		cp "$DK/frmr-pools/$ver/build/make.log" "$T/make-$UK.log" 2>/dev/null
+	log "dkms build for $UK: rc=$rc in $(( $(now) - t0 ))s"
+	if [ "$n" -ne 0 ]; then
+		[ $rc -eq 77 ] && grep -q "^frmr-pools: kernel $UK skipped: $n of " "$T/dkms-build-$UK.log"
+		tap "upload-$UK-other-abi-refused" $? "rc=$rc, log: $T/dkms-build-$UK.log"
+		return
+	fi
+	[ $rc -eq 0 ] && [ "$(ls "$DK/frmr-pools/$ver/$UK/x86_64/module/" | wc -l)" -eq 9 ] &&
+		grep -q 'export CRCs match' "$T/make-$UK.log" && grep -q 'stock CRCs kept' "$T/make-$UK.log"
+	rc=$?
+	tap "upload-$UK-dkms-build-9-modules" $rc "log: $T/dkms-build-$UK.log"
+	[ $rc -eq 0 ] && echo "$UK $CACHE/upload/$UK/root" > "$D/upload"
 }
 
 if [ -n "$reuse" ] && [ -f "$D/version" ] &&
@@ -124,6 +168,8 @@ if [ -n "$reuse" ] && [ -f "$D/version" ] &&
 else
 	build_and_refusals
 fi
+UK=
+[ -f "$D/upload" ] && read -r UK _ < "$D/upload"
 [ -n "$build_only" ] && { host_state > "$T/host-after.txt"; finish; }
 
 # The guest: install, load, importers, rxe, frmr_pools, remove.
@@ -131,24 +177,43 @@ fi
 rc=$?
 run=$(readlink -f "$OUT/runs/last-stock-dkms")
 tap guest-scenario $rc "run: $run"
-if [ -f "$run/results.tap" ]; then
-	sed 's/^\(not ok\|ok\) [0-9]* - /\1 - dkms:guest:/' "$run/results.tap" >> "$T/results.tap"
-	# As vm-run.sh counts: a TAP "# SKIP" is not a pass.
-	np=$((np + $(grep '^ok' "$run/results.tap" | grep -vc '# SKIP')))
-	nf=$((nf + $(grep -c '^not ok\|# SKIP' "$run/results.tap")))
-fi
+# As vm-run.sh counts: a TAP "# SKIP" is not a pass.
+guest_tap() { # run-dir prefix
+	sed "s/^\(not ok\|ok\) [0-9]* - /\1 - dkms:$2:/" "$1/results.tap" >> "$T/results.tap"
+	np=$((np + $(grep '^ok' "$1/results.tap" | grep -vc '# SKIP')))
+	nf=$((nf + $(grep -c '^not ok\|# SKIP' "$1/results.tap")))
+}
+[ -f "$run/results.tap" ] && guest_tap "$run" guest
 # A scenario that stopped early leaves few lines and no failure: every phase must have reported,
 # with one line per derived importer in each of the three rounds.
-guest_complete() { # run-dir importers
-	local r
-	[ "$2" -ge 20 ] && grep -q '^ok [0-9]* - removed-unload' "$1/results.tap" || return 1
-	for r in stock ours removed; do
-		[ "$(grep -c "^ok [0-9]* - importer-$r:" "$1/results.tap")" -eq "$2" ] || return 1
+guest_complete() { # run-dir importers round... last-step
+	local run=$1 n=$2
+	shift 2
+	while [ $# -gt 1 ]; do
+		[ "$(grep -c "^ok [0-9]* - importer-$1:" "$run/results.tap")" -eq "$n" ] || return 1
+		shift
 	done
+	[ "$n" -ge 20 ] && grep -q "^ok [0-9]* - $1 " "$run/results.tap"
 }
 ni=$(cat "$run/importers.txt" 2>/dev/null | wc -l)
-guest_complete "$run" "$ni"
+guest_complete "$run" "$ni" stock ours removed removed-unload
 tap guest-scenario-complete $? "$ni importers; see $run/guest.log"
+if [ -n "$UK" ]; then
+	grep -q "^ok [0-9]* - kernel-hooks-$UK-installs-ours" "$run/results.tap"
+	tap "guest-ran-the-hooks-of-$UK" $? "see $run/guest.log"
+fi
+
+# The upload, booted: the package's build for it loads, and so does every importer.
+if [ -n "$UK" ]; then
+	"$REPO/scripts/vm-run.sh" upload dkms-upload 1200 > "$T/vm-run-upload.log" 2>&1
+	rc=$?
+	urun=$(readlink -f "$OUT/runs/last-upload-dkms-upload")
+	tap "guest-scenario-$UK" $rc "run: $urun"
+	[ -f "$urun/results.tap" ] && guest_tap "$urun" "upload"
+	ni=$(cat "$urun/importers.txt" 2>/dev/null | wc -l)
+	guest_complete "$urun" "$ni" stock ours ours-unload
+	tap "guest-scenario-$UK-complete" $? "$ni importers; see $urun/guest.log"
+fi
 
 host_state > "$T/host-after.txt"
 diff "$T/host-before.txt" "$T/host-after.txt" > "$T/host-diff.txt"

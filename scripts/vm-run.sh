@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # vm-run.sh - boot a guest (stock Debian kernel + our modules, or the test kernel), run one scenario.
 #
-# Usage: vm-run.sh stock|test SCENARIO [TIMEOUT_SECONDS]
+# Usage: vm-run.sh stock|test|upload SCENARIO [TIMEOUT_SECONDS]
+#   upload: the newer Debian 6.12 upload scripts/dkms-test.sh built the DKMS package for.
 # Results: $OUT/runs/<time>-<kind>-<scenario>/{console.log,guest.log,dmesg.txt,results.tap,steps/}
 # Exit status is non-zero when a step failed, the guest timed out or never finished, or the
 # guest's kernel log holds a WARNING/BUG/KASAN/lockdep/kmemleak report (scripts/scan-log.py).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-kind=${1:?stock|test}; scen=${2:?scenario}; to=${3:-600}
+kind=${1:?stock|test|upload}; scen=${2:?scenario}; to=${3:-600}
 SCEN_DIR=$REPO/tools/testing/selftests/rdma/frmr
 [ -f "$SCEN_DIR/scenarios/$scen.sh" ] || die "no scenario $scen"
 # The guest sees the host's root, but guest-run.sh mounts tmpfs over /tmp and /run: a clone
@@ -37,7 +38,17 @@ test)
 	[ -f "$initrd" ] && [ "$initrd" -nt "$SCEN_DIR/initramfs-init" ] ||
 		"$REPO/scripts/mkinitramfs.sh" "$krel" "$TK/mods" "$initrd"
 	;;
-*) die "kind must be stock or test" ;;
+upload)
+	# The archive's newer 6.12 upload that dkms-test.sh built the package for, booted from the
+	# private root upload-kernel.sh unpacked its packages into (its modules bound in the guest).
+	[ -f "$OUT/dkms/upload" ] || die "no upload kernel: run scripts/dkms-test.sh --build-only"
+	read -r krel UR < "$OUT/dkms/upload"
+	kernel=$UR/boot/vmlinuz-$krel; mods=$UR/lib/modules/$krel
+	initrd=$OUT/initramfs-$krel.cpio.gz
+	[ -f "$initrd" ] && [ "$initrd" -nt "$SCEN_DIR/initramfs-init" ] ||
+		"$REPO/scripts/mkinitramfs.sh" "$krel" "$UR" "$initrd"
+	;;
+*) die "kind must be stock, test or upload" ;;
 esac
 [ -r "$kernel" ] || die "kernel $kernel not readable"
 

@@ -20,103 +20,7 @@
 # 5. dpkg -r: dkms removes the modules, the in-box ones load again, rdma-frmr is gone and
 #    iproute2's rdma was never touched.
 
-export DKV=$(cat "$FRMR_OUT/dkms/version")
-export K=$(uname -r)
-export DEB_DKMS=$FRMR_OUT/dkms/frmr-pools-dkms_${DKV}_all.deb
-export DEB_RDMA=$FRMR_OUT/dkms/frmr-pools-rdma_${DKV}_amd64.deb
-export PREBUILT=$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$K
-export OURS="$FRMR_MODS_CORE rdma_rxe mlx5_ib"
-export IMP=$vmout/importers.txt
-export TOOL=/usr/bin/rdma-frmr
-
-file_build_id() { # module file (.ko, .ko.xz, .ko.zst)
-	local t=/tmp/bid.$$.ko
-	case "$1" in
-	*.xz) xz -dc "$1" > "$t" ;;
-	*.zst) zstd -qdc "$1" > "$t" ;;
-	*) cp "$1" "$t" ;;
-	esac
-	readelf -n "$t" | awk '/Build ID/{print $3}'
-	rm -f "$t"
-}
-loaded_build_id() { od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40; }
-
-# Loaded modules are the ones modinfo resolves to (ours: under updates/dkms, version $DKV and
-# the build-id of the host's dkms build; stock: under kernel/, no version).
-check_loaded() { # ours|stock module...
-	local want=$1 m f id bad=0; shift
-	for m in "$@"; do
-		[ -e "/sys/module/$m" ] || { echo "$m: not loaded"; bad=1; continue; }
-		f=$(modinfo -F filename "$m"); id=$(loaded_build_id "$m")
-		if [ "$id" != "$(file_build_id "$f")" ]; then
-			echo "$m: loaded build-id $id is not that of $f"; bad=1; continue
-		fi
-		if [ "$want" = ours ]; then
-			case "$f" in */updates/dkms/*) ;; *) echo "$m: $f is not under updates/dkms"; bad=1; continue ;; esac
-			[ "$(cat "/sys/module/$m/version" 2>/dev/null)" = "$DKV" ] ||
-				{ echo "$m: version '$(cat "/sys/module/$m/version" 2>/dev/null)' is not $DKV"; bad=1; continue; }
-			[ "$id" = "$(file_build_id "$(ls "$PREBUILT"/*/module/"$m".ko*)")" ] ||
-				{ echo "$m: not the host's dkms build"; bad=1; continue; }
-		else
-			case "$f" in */kernel/*) ;; *) echo "$m: $f is not an in-box module"; bad=1; continue ;; esac
-		fi
-		echo "$m: $want ($f, build-id $id)"
-	done
-	return $bad
-}
-
-derive_importers() {
-	"$FRMR_REPO/scripts/dkms-importers.sh" "$K" > "$IMP" || return 1
-	cat "$IMP"
-	[ "$(wc -l < "$IMP")" -ge 20 ]
-}
-
-# Load every importer; record "name ok" or "name FAIL <modprobe's message>".
-load_importers() { # label
-	local m out
-	: > "$vmout/importers-$1.txt"
-	while read -r m _; do
-		if out=$(modprobe "$m" 2>&1); then
-			echo "$m ok" >> "$vmout/importers-$1.txt"
-		else
-			echo "$m FAIL $(echo "$out" | tr -s '\n\t ' ' ' | sed 's/ *$//')" >> "$vmout/importers-$1.txt"
-		fi
-	done < "$IMP"
-	cat "$vmout/importers-$1.txt"
-}
-# Unload every importer, mlx5_ib and the stack; importers can hold each other (hfi1 and ib_qib
-# hold rdmavt), so passes repeat until nothing of the stack is left.
-unload_all() {
-	local m pass
-	for pass in 1 2 3; do
-		for m in $(awk '{print $1}' "$IMP" | tac) mlx5_ib \
-			 rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
-			[ -e "/sys/module/$m" ] || continue
-			modprobe -r "$m" 2>/dev/null || rmmod "$m" 2>/dev/null
-		done
-		[ -e /sys/module/ib_core ] || break
-	done
-	lsmod | grep -E '^(ib_|rdma_|iw_cm|mlx5_ib)' && return 1
-	return 0
-}
-# One TAP line per importer: against stock it must load, or its failure is recorded in
-# importers-unrelated.txt (not a TAP SKIP, which the harness counts as a failure) and must recur
-# identically in the other rounds; against another stack it must behave exactly as against stock.
-report_importers() { # label
-	local m st msg
-	while read -r m st msg; do
-		local base; base=$(awk -v m="$m" '$1 == m {$1 = ""; print substr($0, 2)}' "$vmout/importers-stock.txt")
-		if [ "$1" = stock ]; then
-			[ "$st" = ok ] && result "importer-stock:$m" 0 || {
-				echo "importer $m cannot load against the stock stack: $msg" >> "$vmout/importers-unrelated.txt"
-				result "importer-stock:$m # unrelated to us, stock fails too (must recur identically): $msg" 0; }
-		elif [ "$st $msg" = "$base" ] || { [ "$st" = ok ] && [ "$base" = ok ]; }; then
-			result "importer-$1:$m" 0
-		else
-			result "importer-$1:$m" 1 "$st $msg (stock: $base)"
-		fi
-	done < "$vmout/importers-$1.txt"
-}
+. "$FRMR_SELFTEST/dkms-lib.sh"
 
 sums_iproute2() { sha1sum /usr/bin/rdma /sbin/rdma 2>/dev/null; dpkg -S /usr/bin/rdma /sbin/rdma 2>&1; }
 
@@ -167,6 +71,12 @@ step modinfo-resolves-ours 60 check_installed
 # are links to the running kernel's (the hooks look for build/include, dkms.conf for .config and
 # Module.symvers); update-initramfs is a stub that records its call (mkinitramfs cannot work for a
 # kernel without modules; the point is that the hook after dkms's ran).
+initramfs_stub() {
+	mkdir -p /tmp/stub
+	printf '#!/bin/sh\necho "update-initramfs $*" >> /tmp/stub/initramfs.log\n' > /tmp/stub/update-initramfs
+	chmod +x /tmp/stub/update-initramfs
+	: > /tmp/stub/initramfs.log
+}
 kernel_hooks() { # kver [changed-export]
 	local k=$1 h=/lib/modules/$1/build rc1 rc2 n
 	mkdir -p "/lib/modules/$k" /tmp/stub "$h"
@@ -177,9 +87,7 @@ kernel_hooks() { # kver [changed-export]
 	else
 		ln -sf "/usr/src/linux-headers-$K/Module.symvers" "$h/"
 	fi
-	printf '#!/bin/sh\necho "update-initramfs $*" >> /tmp/stub/initramfs.log\n' > /tmp/stub/update-initramfs
-	chmod +x /tmp/stub/update-initramfs
-	: > /tmp/stub/initramfs.log
+	initramfs_stub
 	run-parts --verbose --report --exit-on-error --arg="$k" /etc/kernel/header_postinst.d \
 		> /tmp/hooks.out 2>&1
 	rc1=$?
@@ -198,6 +106,48 @@ kernel_hooks() { # kver [changed-export]
 }
 step kernel-hooks-6.1-skipped 300 kernel_hooks 6.1.0-99-amd64
 step kernel-hooks-6.12-other-abi-skipped 300 kernel_hooks 6.12.999+deb12-amd64 ib_register_device
+# The archive's newer 6.12 upload, installed as dpkg would while this kernel runs: its real
+# headers and its real module tree (a tree of links into the host's private unpacked root, so
+# that depmod can write), the same two hook runs. The package accepts it: dkms installs the
+# host's build for it, which is copied where dkms's own build would have left it (a build under
+# TCG takes many times the host's 2 minutes), and the initramfs hook runs after dkms's.
+kernel_hooks_upload() {
+	local k=$UK rc1 rc2 m f bad=0
+	upload_headers || return 1
+	cp -rs "$UROOT/lib/modules/$k" /lib/modules/ || return 1
+	ln -sfn "/usr/src/linux-headers-$k" "/lib/modules/$k/build"
+	cp -a "$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$k" "/var/lib/dkms/frmr-pools/$DKV/" || return 1
+	dkms status -m frmr-pools -v "$DKV" -k "$k"
+	initramfs_stub
+	run-parts --verbose --report --exit-on-error --arg="$k" /etc/kernel/header_postinst.d \
+		> /tmp/hooks.out 2>&1
+	rc1=$?
+	PATH=/tmp/stub:$PATH DEB_MAINT_PARAMS="'configure' ''" run-parts --verbose --report \
+		--exit-on-error --arg="$k" --arg="/boot/vmlinuz-$k" /etc/kernel/postinst.d >> /tmp/hooks.out 2>&1
+	rc2=$?
+	cat /tmp/hooks.out /tmp/stub/initramfs.log
+	echo "kernel $k: header_postinst.d exit $rc1, postinst.d exit $rc2" | tee -a "$vmout/kernel-hooks.txt"
+	[ "$rc1" -eq 0 ] && [ "$rc2" -eq 0 ] || return 1
+	! grep "^frmr-pools: kernel $k skipped" /tmp/hooks.out || return 1
+	grep -q "executing /etc/kernel/postinst.d/initramfs-tools" /tmp/hooks.out &&
+		grep -qx "update-initramfs -c -k $k -b /boot" /tmp/stub/initramfs.log || return 1
+	dkms status -m frmr-pools -v "$DKV" -k "$k" | tee /tmp/st
+	grep -q ': installed' /tmp/st || return 1
+	# What the new kernel will load: ours, the host's build, from updates/dkms.
+	[ "$(ls "/lib/modules/$k/updates/dkms/" | wc -l)" -eq 9 ] || { ls -l "/lib/modules/$k/updates/dkms/"; return 1; }
+	for m in $OURS; do
+		f=$(modinfo -k "$k" -F filename "$m")
+		echo "$k: $m: $f"
+		case "$f" in "/lib/modules/$k/updates/dkms/"*) ;; *) bad=1; continue ;; esac
+		[ "$(modinfo -k "$k" -F version "$m")" = "$DKV" ] &&
+			[ "$(file_build_id "$f")" = "$(file_build_id "$(ls "$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$k"/*/module/"$m".ko*)")" ] ||
+			{ echo "$m: not the host's build for $k"; bad=1; }
+	done
+	return $bad
+}
+if [ -n "$UK" ]; then
+	step "kernel-hooks-$UK-installs-ours" 600 kernel_hooks_upload
+fi
 # The relations: the recommended headers meta-package is 6.12's (linux-headers-amd64 is 6.1).
 relations() {
 	dpkg-query -W -f='${Recommends}\n' frmr-pools-dkms | tee /tmp/rec
@@ -242,13 +192,15 @@ remove_pkgs() {
 	[ -z "$(dkms status -m frmr-pools)" ] || { dkms status; return 1; }
 	ls -la "/lib/modules/$K/updates/dkms/" 2>/dev/null
 	[ -z "$(ls "/lib/modules/$K/updates/dkms/" 2>/dev/null)" ] || return 1
+	# And from the upload the hooks installed it for.
+	[ -z "$UK" ] || [ -z "$(ls "/lib/modules/$UK/updates/dkms/" 2>/dev/null)" ] || return 1
 	[ ! -e "$TOOL" ] && [ ! -e /usr/lib/frmr-pools/rdma ] || return 1
 	local m; for m in $OURS; do
 		echo "$m: $(modinfo -F filename "$m")"
 		case "$(modinfo -F filename "$m")" in */kernel/*) ;; *) return 1 ;; esac
 	done
 }
-step remove-packages 300 remove_pkgs
+step remove-packages 600 remove_pkgs
 step iproute2-rdma-untouched 30 bash -c 'sums_iproute2 | diff /tmp/iproute2.before - && cat /tmp/iproute2.before'
 step removed-load-importers 600 load_importers removed
 report_importers removed
