@@ -36,17 +36,15 @@
 
 /*
  * Smallest translation size of a pooled mkey, in blocks: smaller requests are
- * rounded up so that tiny MRs share one pool (the 6.12 MR cache's smallest
- * entry had the same size).
+ * rounded up so that tiny MRs share one pool.
  */
 #define MLX5_FRMR_MIN_BLOCKS		4
 
 /*
  * Largest translation size, in blocks, that UMR can load without the
- * umr_extended_translation_offset capability. 6.12 tested a byte length in
- * mlx5r_umr_can_load_pas(): below MLX5_MAX_UMR_PAGES (1 << 16) pages. In
- * blocks: at most 1 << 16 translation entries, which the 16-bit octoword
- * offset of a UMR reaches in MTT and in KSM mode.
+ * umr_extended_translation_offset capability: at most 1 << 16 translation
+ * entries, which the 16-bit octoword offset of a UMR reaches in MTT and in
+ * KSM mode.
  */
 #define MLX5_FRMR_LEGACY_MAX_BLOCKS	BIT_ULL(16)
 
@@ -88,9 +86,8 @@ struct mlx5_frmr_caps {
  * @access_flags: IB_ACCESS_* flags
  *
  * The part of @access_flags that must be set when the mkey is created
- * because UMR cannot set or clear it later (6.12's
- * get_unchangeable_access_flags()). Every other flag is loaded by the UMR
- * that enables a pooled mkey.
+ * because UMR cannot set or clear it later. Every other flag is loaded by
+ * the UMR that enables a pooled mkey.
  *
  * Return: a subset of @access_flags.
  */
