@@ -5,7 +5,7 @@ SCRIPTS := scripts
 KIND ?= stock
 SCENARIO ?= rxe-smoke
 
-.PHONY: help run check deps prepare sync status series modules sparse rdma-tool harness-selftest testkernel \
+.PHONY: help run check deps prepare sync status series modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
 	vm bench clean
 
 help: ## this list
@@ -42,6 +42,9 @@ sparse: ## the module build under sparse (C=2), warnings compared by the reader
 rdma-tool: ## build the patched iproute2 `rdma` into out/bin and check it against a fake kernel
 	$(SCRIPTS)/build-rdma.sh --check
 
+rdma-tool-upstream: ## the rdma testsuite's cases run by ours and by upstream's rdma (Debian unstable), side by side
+	$(SCRIPTS)/build-rdma.sh --check --upstream
+
 harness-selftest: ## prove a guest WARNING and a hung guest each fail a run
 	$(SCRIPTS)/harness-selftest.sh
 
@@ -54,7 +57,7 @@ testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test ke
 bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/bench.{txt,json,png}
 	$(SCRIPTS)/bench.sh
 
-vm: ## boot one scenario: make vm KIND=stock|test SCENARIO=name
+vm: ## boot one scenario: make vm KIND=stock|test|upload SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)
 
 clean: ## remove out/ (the caches under /var/cache/frmr stay)

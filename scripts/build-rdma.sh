@@ -2,14 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # build-rdma.sh - build iproute2's rdma tool (with frmr_pools) from the prepared tree into $OUT/bin/rdma.
 #
-# Usage: scripts/build-rdma.sh [--clean] [--check]
+# Usage: scripts/build-rdma.sh [--clean] [--check] [--upstream]
 #
 # Prepares the iproute2 tree (pristine Debian source + iproute2/ overlay + patches/iproute2),
 # runs ./configure when config.mk is missing or older than configure, then builds only
 # lib/ and rdma/ (incremental). The whole run holds the machine-wide build lock; a caller
 # that already holds it sets FRMR_BUILD_LOCKED=1 so that this script does not wait for itself.
 # --clean rebuilds every rdma object; --check then runs the frmr_pools checks against a fake
-# NETLINK_RDMA kernel side (iproute2/testsuite/rdma-frmr-pools, no RDMA kernel needed).
+# NETLINK_RDMA kernel side (iproute2/testsuite/rdma-frmr-pools, no RDMA kernel needed);
+# --upstream runs the same cases with upstream's rdma (Debian unstable's iproute2, downloaded)
+# and writes the side-by-side difference to $OUT/upstream-rdma/upstream.diff.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -19,12 +21,13 @@ if [ -z "${FRMR_BUILD_LOCKED:-}" ]; then
 	exit $?
 fi
 
-clean=; check=
+clean=; check=; upstream=
 for a in "$@"; do
 	case "$a" in
 	--clean) clean=1 ;;
 	--check) check=1 ;;
-	*) die "usage: $0 [--clean] [--check]" ;;
+	--upstream) upstream=1 ;;
+	*) die "usage: $0 [--clean] [--check] [--upstream]" ;;
 	esac
 done
 
@@ -56,4 +59,7 @@ fi
 log "built $OUT/bin/rdma ($(rdma/rdma -V)) in $(( $(now) - start )) s"
 if [ -n "$check" ]; then
 	testsuite/rdma-frmr-pools/run.sh "$OUT/bin/rdma"
+fi
+if [ -n "$upstream" ]; then
+	testsuite/rdma-frmr-pools/upstream.sh "$OUT/bin/rdma" "$OUT/upstream-rdma"
 fi

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # run.sh - check "rdma resource show|set frmr_pools" against a fake NETLINK_RDMA kernel side.
 #
-# Usage: run.sh [RDMA_BINARY] [--update]
+# Usage: run.sh [RDMA_BINARY] [--update | --transcript]
+#   --update      write the transcript to expected.txt
+#   --transcript  print it instead of comparing (upstream.sh runs upstream's tool this way)
 #
 # Builds fake-rdma-nl.so (LD_PRELOAD), runs every case below and compares the transcript
 # (stdout, stderr, exit code and the decoded requests the tool sent) with expected.txt.
@@ -11,10 +13,11 @@ set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 rdma=$here/../../rdma/rdma
-update=
+update= transcript=
 for a in "$@"; do
 	case "$a" in
 	--update) update=1 ;;
+	--transcript) transcript=1 ;;
 	*) rdma=$a ;;
 	esac
 done
@@ -123,6 +126,10 @@ cases() {
 }
 
 cases > "$work/transcript"
+if [ -n "$transcript" ]; then
+	cat "$work/transcript"
+	exit 0
+fi
 if [ -n "$update" ]; then
 	cp "$work/transcript" "$here/expected.txt"
 	echo "updated $here/expected.txt"
