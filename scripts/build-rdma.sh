@@ -8,7 +8,8 @@
 # runs ./configure when config.mk is missing or older than configure, then builds only
 # lib/ and rdma/ (incremental). The whole run holds the machine-wide build lock; a caller
 # that already holds it sets FRMR_BUILD_LOCKED=1 so that this script does not wait for itself.
-# --clean rebuilds every rdma object; --check then runs the frmr_pools checks against a fake
+# --clean rebuilds every rdma object; --check then checks the nldev values of the kernel's and
+# the tool's rdma_netlink.h (uapi-check.sh) and runs the frmr_pools checks against a fake
 # NETLINK_RDMA kernel side (iproute2/testsuite/rdma-frmr-pools, no RDMA kernel needed);
 # --upstream runs the same cases with upstream's rdma (Debian unstable's iproute2, downloaded)
 # and writes the side-by-side difference to $OUT/upstream-rdma/upstream.diff.
@@ -58,6 +59,8 @@ if ! cmp -s rdma/rdma "$OUT/bin/rdma"; then
 fi
 log "built $OUT/bin/rdma ($(rdma/rdma -V)) in $(( $(now) - start )) s"
 if [ -n "$check" ]; then
+	"$REPO/scripts/uapi-check.sh" "$TREE_LINUX/include/uapi/rdma/rdma_netlink.h" \
+		rdma/include/uapi/rdma/rdma_netlink.h
 	testsuite/rdma-frmr-pools/run.sh "$OUT/bin/rdma"
 fi
 if [ -n "$upstream" ]; then

@@ -10,24 +10,6 @@
 #include <ctype.h>
 #include <inttypes.h>
 
-/* The netlink values are kernel uAPI (Linux 7.1) and must never move. */
-_Static_assert(RDMA_NLDEV_CMD_MONITOR == 28, "rdma_nldev_command out of sync");
-_Static_assert(RDMA_NLDEV_CMD_FRMR_POOLS_GET == 29, "FRMR_POOLS_GET != 29");
-_Static_assert(RDMA_NLDEV_CMD_FRMR_POOLS_SET == 30, "FRMR_POOLS_SET != 30");
-_Static_assert(RDMA_NLDEV_SYS_ATTR_MONITOR_MODE == 103,
-	       "rdma_nldev_attr out of sync");
-_Static_assert(RDMA_NLDEV_ATTR_STAT_OPCOUNTER_ENABLED == 104,
-	       "STAT_OPCOUNTER_ENABLED != 104");
-_Static_assert(RDMA_NLDEV_ATTR_FRMR_POOLS == 105, "FRMR_POOLS != 105");
-_Static_assert(RDMA_NLDEV_ATTR_FRMR_POOL_KEY_ATS == 108,
-	       "FRMR_POOL_KEY_ATS != 108");
-_Static_assert(RDMA_NLDEV_ATTR_FRMR_POOL_QUEUE_HANDLES == 112,
-	       "FRMR_POOL_QUEUE_HANDLES != 112");
-_Static_assert(RDMA_NLDEV_ATTR_FRMR_POOLS_AGING_PERIOD == 115,
-	       "FRMR_POOLS_AGING_PERIOD != 115");
-_Static_assert(RDMA_NLDEV_ATTR_FRMR_POOL_KEY_KERNEL_VENDOR_KEY == 117,
-	       "FRMR_POOL_KEY_KERNEL_VENDOR_KEY != 117");
-
 static const
 struct filters frmr_pools_valid_filters[MAX_NUMBER_OF_FILTERS] = {
 	{ .name = "dev", .is_number = false },
