@@ -1090,10 +1090,11 @@ static void push_beyond_bound_destroys_except_pinned(struct kunit *test)
 	struct ib_frmr_ref refs[15] = {};
 	struct ib_frmr_pool_stats s;
 	unsigned int i;
+	int ret;
 
 	saved_max_queued_bytes = ib_frmr_max_queued_bytes;
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
-				restore_max_queued_bytes, NULL), 0);
+	ret = kunit_add_action_or_reset(test, restore_max_queued_bytes, NULL);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 	WRITE_ONCE(ib_frmr_max_queued_bytes, 1000);
 	t->st->handle_bytes = 100;
 
@@ -1438,11 +1439,9 @@ static void failslab_at_every_allocation(struct kunit *test)
 		 * counting them) unless ignore-gfp-wait is N; only the
 		 * driver's GFP_NOWAIT ones would fail then.
 		 */
-		if (n == 1 && init_ret != -ENOMEM) {
-			KUNIT_FAIL(test,
+		if (n == 1 && init_ret != -ENOMEM)
+			kunit_skip(test,
 				   "failslab does not fail sleeping allocations: write N to /sys/kernel/debug/failslab/ignore-gfp-wait before loading this test");
-			return;
-		}
 
 		KUNIT_EXPECT_EQ_MSG(test, bad, 0,
 				    "inconsistent counters, failure at step %u",
@@ -1467,7 +1466,7 @@ static void failslab_at_every_allocation(struct kunit *test)
 #else
 static void failslab_at_every_allocation(struct kunit *test)
 {
-	KUNIT_FAIL(test, "CONFIG_FAILSLAB is off: this test cannot run");
+	kunit_skip(test, "CONFIG_FAILSLAB is off: this test cannot run");
 }
 #endif
 
