@@ -5,7 +5,7 @@ SCRIPTS := scripts
 KIND ?= stock
 SCENARIO ?= rxe-smoke
 
-.PHONY: help run check deps prepare sync status series modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
+.PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
 	vm bench clean
 
 help: ## this list
@@ -30,8 +30,11 @@ sync: ## write edits made in the prepared linux tree back as overlay files and p
 status: ## list edits in the prepared linux tree not yet synced
 	$(SCRIPTS)/tree.sh status linux
 
-series: ## git format-patch series against 6.12 into out/series
+series: ## the curated patch series (series/) against 6.12, with a cover letter, into out/series
 	$(SCRIPTS)/series.sh
+
+series-check: ## make series, then build (W=1) and checkpatch --strict each patch in turn (long)
+	$(SCRIPTS)/series.sh --check
 
 modules: ## out-of-tree build of ib_core family, rdma_rxe, mlx5_ib (W=1) + ABI check
 	$(SCRIPTS)/build-modules.sh
