@@ -140,7 +140,7 @@ static int mlx5r_create_frmrs(struct ib_device *device,
 	kfree(in);
 
 	if (err) {
-		mlx5_ib_warn(dev, "create mkey failed %d\n", err);
+		ibdev_warn_ratelimited(device, "create mkey failed %d\n", err);
 		mlx5r_destroy_frmrs(device, key, handles, i);
 	}
 	return err;
@@ -195,14 +195,18 @@ int mlx5r_frmr_pools_init(struct mlx5_ib_dev *dev)
 }
 
 /*
- * Destroys every queued mkey. dev->frmr_pools stays set: an mkey still in use
- * (reported by the core) is destroyed through the ops when it is pushed.
+ * Destroys every queued mkey. An mkey still in use (reported by the core) is
+ * destroyed through the ops when its MR is deregistered: the push finds its
+ * pool through the MR's ref, not through dev->frmr_pools, which the core may
+ * have freed and which is cleared here so that a later pop fails with
+ * -EOPNOTSUPP and a second cleanup does nothing.
  */
 void mlx5r_frmr_pools_cleanup(struct mlx5_ib_dev *dev)
 {
 	if (!dev->frmr_pools)
 		return;
 	ib_frmr_pools_cleanup(&dev->ib_dev);
+	dev->frmr_pools = NULL;
 	debugfs_remove_recursive(dev->frmr_debugfs);
 	dev->frmr_debugfs = NULL;
 }
@@ -295,7 +299,8 @@ struct mlx5_ib_mr *mlx5_mr_pool_alloc(struct mlx5_ib_dev *dev,
  * The mkey is queued for the next pop, or retired when one more reuse would
  * give it its creation variant again (mlx5_frmr_handle_must_retire()).
  *
- * Context: process context.
+ * Context: process context, may sleep (a push over the device's bound, or a
+ * retirement, destroys the mkey).
  */
 void mlx5r_frmr_release(struct mlx5_ib_mr *mr)
 {
