@@ -59,6 +59,7 @@ if ! cmp -s rdma/rdma "$OUT/bin/rdma"; then
 fi
 log "built $OUT/bin/rdma ($(rdma/rdma -V)) in $(( $(now) - start )) s"
 if [ -n "$check" ]; then
+	"$REPO/scripts/tree.sh" prepare linux
 	"$REPO/scripts/uapi-check.sh" "$TREE_LINUX/include/uapi/rdma/rdma_netlink.h" \
 		rdma/include/uapi/rdma/rdma_netlink.h
 	testsuite/rdma-frmr-pools/run.sh "$OUT/bin/rdma"
