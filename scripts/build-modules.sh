@@ -3,7 +3,8 @@
 # build-modules.sh - build ib_core family, rdma_rxe and mlx5_ib out of tree, then check the ABI.
 #
 # Usage: build-modules.sh [W=1] [C=1|C=2] [extra make args]
-# Output: $OUT/modules/*.ko (copies), $OUT/modules/build-ids, and the ABI report.
+# Output: $OUT/modules/*.ko (copies), $OUT/modules/build-ids, $OUT/uapi (the uapi headers the
+# guest tests read) and the ABI report.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -51,6 +52,7 @@ for m in $MODS; do
 	id=$(readelf -n "$m" | awk '/Build ID/{print $3}')
 	echo "$(basename "$m" .ko) $id" >> "$OUT/modules/build-ids"
 done
+ship_uapi
 
 "$REPO/scripts/abi-check.sh" "$CORE/Module.symvers" $( [ "${SKIP_MLX5:-0}" = 1 ] || echo "$MLX5/Module.symvers")
 log "modules in $OUT/modules"
