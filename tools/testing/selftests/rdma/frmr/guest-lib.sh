@@ -11,7 +11,13 @@ FRMR_BIN=$FRMR_OUT/bin
 RDMA=${RDMA:-$FRMR_BIN/rdma}
 [ -x "$RDMA" ] || RDMA=$(command -v rdma)
 export FRMR_REPO FRMR_SELFTEST FRMR_OUT FRMR_BIN RDMA vmout vmkind vmscenario
-export FRMR_MODS_CORE="ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm"
+# The modules we build (scripts/rdma-modules.list), from the host's repository.
+. "$FRMR_REPO/scripts/rdma-modules.sh"
+export RDMA_MODULES_LIST
+# The ib_core family, and the stack a guest loads: the family and rdma_rxe (no mlx5 hardware).
+FRMR_MODS_CORE=$(rdma_modules drivers/infiniband/core)
+FRMR_MODS_STACK=$(rdma_modules drivers/infiniband/core drivers/infiniband/sw/rxe)
+export FRMR_MODS_CORE FRMR_MODS_STACK
 # Step and server timeouts are hang guards, written as about twice a step's duration on an idle
 # machine. CI has run the same guests 2.5x slower than that (a busy host: every guest CPU is a
 # host thread), and a timeout must not turn a slow pass into a failure: each one is multiplied
@@ -89,11 +95,11 @@ load_modules() {
 	modprobe -a udp_tunnel ip6_udp_tunnel configfs || return 1
 	if [ "$vmkind" = stock ]; then
 		local m
-		for m in ib_core ib_uverbs ib_umad rdma_rxe ib_cm iw_cm rdma_cm rdma_ucm; do
+		for m in $FRMR_MODS_STACK; do
 			insmod "$FRMR_OUT/modules/$m.ko" || return 1
 		done
 	else
-		modprobe -a $FRMR_MODS_CORE rdma_rxe || return 1
+		modprobe -a $FRMR_MODS_STACK || return 1
 	fi
 	check_build_ids
 }
@@ -102,7 +108,7 @@ load_modules() {
 # build-id of the file we built.
 check_build_ids() {
 	local m id want bad=0
-	for m in $FRMR_MODS_CORE rdma_rxe; do
+	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
 		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
 		if [ "$vmkind" = stock ]; then
@@ -123,13 +129,13 @@ check_build_ids() {
 # stack) and prove it: each loaded module's GNU build-id equals that of the in-box file and
 # differs from ours.
 load_inbox_modules() {
-	modprobe -a udp_tunnel ip6_udp_tunnel configfs $FRMR_MODS_CORE rdma_rxe || return 1
+	modprobe -a udp_tunnel ip6_udp_tunnel configfs $FRMR_MODS_STACK || return 1
 	check_inbox_build_ids
 }
 
 check_inbox_build_ids() {
 	local m f id inbox ours bad=0
-	for m in $FRMR_MODS_CORE rdma_rxe; do
+	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
 		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
 		f=$(modinfo -F filename $m)
@@ -150,9 +156,10 @@ check_inbox_build_ids() {
 	return $bad
 }
 
+# Unload the stack, in the reverse of its load order.
 unload_modules() {
 	local m
-	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+	for m in $(echo $FRMR_MODS_STACK | tr ' ' '\n' | tac); do
 		[ -e /sys/module/$m ] && { rmmod $m || return 1; }
 	done
 	return 0
