@@ -50,8 +50,7 @@ for m in $(rdma_module_paths); do
 	m=$T/$m.ko
 	[ -f "$m" ] || die "missing $m"
 	cp "$m" "$OUT/modules/"
-	id=$(readelf -n "$m" | awk '/Build ID/{print $3}')
-	echo "$(basename "$m" .ko) $id" >> "$OUT/modules/build-ids"
+	echo "$(basename "$m" .ko) $(build_id "$m")" >> "$OUT/modules/build-ids"
 done
 ship_uapi
 

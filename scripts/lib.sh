@@ -19,7 +19,7 @@ BUILD_LOCK=/var/lock/frmr-build.lock
 OVERLAY_DIRS_LINUX="Documentation drivers include net lib tools"
 SELFTEST=$REPO/tools/testing/selftests/rdma/frmr
 
-# The RDMA modules we build (rdma_modules, rdma_module_dirs, rdma_module_paths).
+# The RDMA modules we build (rdma_modules, rdma_module_dirs, rdma_module_paths) and build_id.
 . "$REPO/scripts/rdma-modules.sh"
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }

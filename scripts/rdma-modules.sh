@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# rdma-modules.sh - the RDMA modules we build (rdma-modules.list) (sourced, not run: by lib.sh
-# on the host and by guest-lib.sh in the guest; it defines RDMA_MODULES_LIST and functions only).
+# rdma-modules.sh - the RDMA modules we build (rdma-modules.list) and the GNU build-id of a
+# module (sourced, not run: by lib.sh on the host and by guest-lib.sh in the guest; it defines
+# RDMA_MODULES_LIST and functions only).
 
 RDMA_MODULES_LIST=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/rdma-modules.list
 
@@ -19,4 +20,28 @@ rdma_module_dirs() {
 # "DIR/NAME" of every module we build, one a line (as Module.symvers names modules).
 rdma_module_paths() {
 	awk '/^[ \t]*(#|$)/ { next } { print $2 "/" $1 }' "$RDMA_MODULES_LIST"
+}
+
+# The GNU build-id (hex) of a module file (.ko, .ko.xz, .ko.zst) or, given a bare name, of
+# the loaded module of that name (/sys/module/NAME/notes). Empty if it has none.
+build_id() { # file|name
+	local t rc
+	case "$1" in
+	*/* | *.ko | *.ko.*) ;;
+	*)
+		od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40
+		return ;;
+	esac
+	case "$1" in
+	*.xz | *.zst)
+		t=$(mktemp) || return 1
+		case "$1" in
+		*.xz) xz -dc "$1" > "$t" ;;
+		*) zstd -qdc "$1" > "$t" ;;
+		esac && readelf -n "$t" | awk '/Build ID/{print $3}'
+		rc=$?
+		rm -f "$t"
+		return $rc ;;
+	*) readelf -n "$1" | awk '/Build ID/{print $3}' ;;
+	esac
 }

@@ -11,7 +11,7 @@ FRMR_BIN=$FRMR_OUT/bin
 RDMA=${RDMA:-$FRMR_BIN/rdma}
 [ -x "$RDMA" ] || RDMA=$(command -v rdma)
 export FRMR_REPO FRMR_SELFTEST FRMR_OUT FRMR_BIN RDMA vmout vmkind vmscenario
-# The modules we build (scripts/rdma-modules.list), from the host's repository.
+# The modules we build (scripts/rdma-modules.list) and build_id, from the host's repository.
 . "$FRMR_REPO/scripts/rdma-modules.sh"
 export RDMA_MODULES_LIST
 # The ib_core family, and the stack a guest loads: the family and rdma_rxe (no mlx5 hardware).
@@ -110,11 +110,11 @@ check_build_ids() {
 	local m id want bad=0
 	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
-		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		id=$(build_id $m)
 		if [ "$vmkind" = stock ]; then
 			want=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids")
 		else
-			want=$(readelf -n "$(modinfo -F filename $m)" | awk '/Build ID/{print $3}')
+			want=$(build_id "$(modinfo -F filename $m)")
 		fi
 		if [ -z "$want" ] || [ "$id" != "$want" ]; then
 			echo "$m: loaded build-id $id is not ours ($want)"; bad=1
@@ -137,14 +137,13 @@ check_inbox_build_ids() {
 	local m f id inbox ours bad=0
 	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
-		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		id=$(build_id $m)
 		f=$(modinfo -F filename $m)
 		case "$f" in
-		*/kernel/drivers/infiniband/*.ko.xz) xz -dc "$f" > /tmp/inbox.ko ;;
-		*/kernel/drivers/infiniband/*.ko) cp "$f" /tmp/inbox.ko ;;
+		*/kernel/drivers/infiniband/*.ko.xz | */kernel/drivers/infiniband/*.ko) ;;
 		*) echo "$m: $f is not an in-box module"; bad=1; continue ;;
 		esac
-		inbox=$(readelf -n /tmp/inbox.ko | awk '/Build ID/{print $3}')
+		inbox=$(build_id "$f")
 		ours=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids" 2>/dev/null)
 		if [ -n "$inbox" ] && [ "$id" = "$inbox" ] && [ "$id" != "$ours" ]; then
 			echo "$m: in-box ($id, $f)"
@@ -152,7 +151,6 @@ check_inbox_build_ids() {
 			echo "$m: loaded build-id $id is not the in-box one ($inbox; ours $ours)"; bad=1
 		fi
 	done
-	rm -f /tmp/inbox.ko
 	return $bad
 }
 
