@@ -59,7 +59,7 @@
 
 struct shared {
 	pthread_barrier_t barrier;
-	uint32_t released_index[2];	/* index of the MR each one dropped */
+	__u32 released_index[2];	/* index of the MR each one dropped */
 };
 
 static struct shared *sh;
@@ -155,7 +155,7 @@ static void qp_report(struct proc *p, const char *who, struct ibv_qp *qp)
 
 /* One signalled WRITE of a page (from wbuf) or READ (into rbuf) by the peer. */
 static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
-				  size_t off, uint32_t rkey)
+				  size_t off, __u32 rkey)
 {
 	int write = op == IBV_WR_RDMA_WRITE;
 	struct ibv_mr *l = write ? p->wmr : p->rmr;
@@ -196,7 +196,7 @@ static int all_bytes(const unsigned char *b, size_t len, unsigned char c)
 }
 
 /* Register a new MR on obuf; returns the previous one (still registered). */
-static struct ibv_mr *reregister(struct proc *p, int r, uint32_t want_index)
+static struct ibv_mr *reregister(struct proc *p, int r, __u32 want_index)
 {
 	struct ibv_mr *prev = p->omr;
 
@@ -247,7 +247,7 @@ static void traffic(struct proc *p, int r)
 }
 
 static void stale_one(struct proc *p, int r, enum ibv_wr_opcode op,
-		      uint32_t rkey)
+		      __u32 rkey)
 {
 	const char *what = op == IBV_WR_RDMA_WRITE ? "WRITE" : "READ";
 	enum ibv_wc_status st;
@@ -286,7 +286,7 @@ static void check_canary(struct proc *p, int r)
 static int run_proc(int id, unsigned char *obuf)
 {
 	struct proc p = { .id = id, .obuf = obuf, .len = (size_t)pages * PAGE };
-	uint32_t old_rkey = 0;
+	__u32 old_rkey = 0;
 	int r;
 
 	p.qctx = frmr_open_device(qdev);

@@ -107,7 +107,7 @@ int main(int argc, char **argv)
 			.opcode = IBV_WR_RDMA_WRITE,
 			.send_flags = IBV_SEND_SIGNALED,
 		}, *bad;
-		uint32_t ia, ib, ic;
+		__u32 ia, ib, ic;
 
 		memset(buf, 0, len);
 		a = reg(pd, buf, len);

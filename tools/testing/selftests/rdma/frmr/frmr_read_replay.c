@@ -91,8 +91,8 @@ static void pair_destroy(struct qp_pair *p)
 		;
 }
 
-static void post_read(struct ibv_qp *qp, struct ibv_mr *dst, uint64_t raddr,
-		      uint32_t rkey, uint32_t len)
+static void post_read(struct ibv_qp *qp, struct ibv_mr *dst, __u64 raddr,
+		      __u32 rkey, __u32 len)
 {
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)dst->addr, .length = len, .lkey = dst->lkey,

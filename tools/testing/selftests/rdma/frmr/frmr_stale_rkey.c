@@ -32,8 +32,8 @@ static union ibv_gid gid;
 static int gid_index = 1;
 
 /* One signalled RDMA WRITE from qp[0]; returns the completion status. */
-static enum ibv_wc_status rdma_write(struct ibv_mr *src, uint64_t raddr,
-				     uint32_t rkey, uint32_t len)
+static enum ibv_wc_status rdma_write(struct ibv_mr *src, __u64 raddr,
+				     __u32 rkey, __u32 len)
 {
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)src->addr, .length = len, .lkey = src->lkey,
@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	};
 	struct ibv_mr *victim, *src;
 	unsigned char *buf, *sbuf;
-	uint32_t prev_rkey;
+	__u32 prev_rkey;
 	size_t len;
 
 	while ((c = getopt_long(argc, argv, "d:g:n:p:m:", opts, NULL)) != -1) {
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	run = 1;
 
 	for (i = 0; i < cycles; i++) {
-		uint32_t idx, pidx;
+		__u32 idx, pidx;
 		enum ibv_wc_status st;
 
 		prev_rkey = victim->rkey;
@@ -159,6 +159,9 @@ int main(int argc, char **argv)
 
 		idx = victim->rkey >> 8;
 		pidx = prev_rkey >> 8;
+		if (idx != pidx && exact && !first_run && run != max_reuse)
+			fail("cycle %d: index 0x%x retired after %d registrations, expected %d\n",
+			     i, pidx, run, max_reuse);
 		if (idx == pidx) {
 			run++;
 			if ((victim->rkey & 0xff) != ((prev_rkey + 1) & 0xff))
@@ -168,9 +171,6 @@ int main(int argc, char **argv)
 				fail("cycle %d: index 0x%x served %d registrations > %d\n",
 				     i, idx, run, max_reuse);
 		} else {
-			if (exact && !first_run && run != max_reuse)
-				fail("cycle %d: index 0x%x retired after %d registrations, expected %d\n",
-				     i, pidx, run, max_reuse);
 			retirements++;
 			first_run = 0;
 			run = 1;

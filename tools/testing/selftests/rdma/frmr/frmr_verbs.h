@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
 /*
- * frmr_verbs.h - what the FRMR pool test programs share: their error
- * reporting, opening a device by name, walking an RC QP to RTS and waiting
- * for one completion. Each program is a single translation unit.
+ * What the FRMR pool test programs share: their error reporting, opening a
+ * device by name, walking an RC QP to RTS and waiting for one completion.
+ * Each program is a single translation unit.
  *
  * Exit status of every program: 0 when every check held, 1 when a check
  * failed (fail()), 2 when the test itself could not run (die()).
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
 #include <infiniband/verbs.h>
 
 #define PAGE	4096
@@ -61,7 +62,7 @@ static inline struct ibv_context *frmr_open_device(const char *name)
  * down: 7 means "retransmit for ever" there, so a WR whose responder went
  * quiet (its QP in ERR, its answers lost) never completes. 0..6 are counted.
  */
-static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+static inline void frmr_qp_connect(struct ibv_qp *qp, __u32 dest_qpn,
 				   const union ibv_gid *gid, int gid_index,
 				   int access, int timeout, int retry_cnt)
 {
@@ -107,7 +108,7 @@ static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
  * frmr_qp_connect() with remote writes and reads allowed, a 67 ms timeout
  * and retry_cnt 7 (no limit on rxe).
  */
-static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
+static inline void frmr_qp_to_rts(struct ibv_qp *qp, __u32 dest_qpn,
 				  const union ibv_gid *gid, int gid_index)
 {
 	frmr_qp_connect(qp, dest_qpn, gid, gid_index,
