@@ -63,8 +63,7 @@ static int run_proc(const char *dev, int p, int P, int K, int rounds, int H,
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd %s\n", dev);
-	if (posix_memalign(&buf, PAGE, maxlen))
-		die("memory\n");
+	buf = frmr_alloc(maxlen);
 	memset(buf, 0, maxlen);
 
 	for (r = 0; r < rounds; r++) {
