@@ -21,6 +21,20 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+# dkms.conf: scripts/dkms/dkms.conf.in with the source version and the modules we build.
+dkms_conf() { # source-version
+	local m i=0
+	for m in $(rdma_module_paths); do
+		printf '%s\n' "BUILT_MODULE_NAME[$i]=\"${m##*/}\"" \
+			"BUILT_MODULE_LOCATION[$i]=\"${m%/*}\"" "DEST_MODULE_LOCATION[$i]=\"/updates/dkms\""
+		i=$((i + 1))
+	done > "$OUT/dkms-modules.conf"
+	sed "s/@SOURCE_VERSION@/$1/" "$REPO/scripts/dkms/dkms.conf.in" |
+		awk -v f="$OUT/dkms-modules.conf" '$0 == "@BUILT_MODULES@" {
+			while ((getline l < f) > 0) print l; next } { print }'
+	rm -f "$OUT/dkms-modules.conf"
+}
+
 for t in dpkg-buildpackage dpkg-source dh dh_dkms dkms rsync; do
 	command -v "$t" > /dev/null || die "$t missing: run scripts/install-deps.sh"
 done
@@ -42,8 +56,7 @@ mkdir -p "$S/abi" "$P/iproute2"
 # Module source: only source files, none of the build products the shared tree also holds.
 rsync -aR --prune-empty-dirs --include='*/' --exclude='*.mod.c' --include='*.[ch]' \
 	--include='Makefile' --include='Kconfig' --exclude='*' \
-	"$TREE_LINUX/./drivers/infiniband/core" "$TREE_LINUX/./drivers/infiniband/sw/rxe" \
-	"$TREE_LINUX/./drivers/infiniband/hw/mlx5" "$S/"
+	$(rdma_module_dirs | sed "s|^|$TREE_LINUX/./|") "$S/"
 hdrs="include/rdma include/uapi/rdma include/linux/mlx5 include/trace/events/ib_mad.h
 	include/trace/events/ib_umad.h include/trace/events/rdma_core.h include/trace/misc/rdma.h"
 # Headers the overlay adds or a patch changes anywhere under include/ (e.g. a new trace header).
@@ -72,13 +85,13 @@ modver() { # dir module...
 			"#include <linux/module.h>" "MODULE_VERSION(\"$ver\");" > "$dir/frmr_dkms_version_$m.c"
 	done
 }
-modver drivers/infiniband/core ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm
-modver drivers/infiniband/sw/rxe rdma_rxe
-modver drivers/infiniband/hw/mlx5 mlx5_ib
+for d in $(rdma_module_dirs); do
+	modver "$d" $(rdma_modules "$d")
+done
 
 # The ABI this source was made for: every stock export of the modules we rebuild, and of
 # mlx5_core (mlx5_ib is built against the installed one with our include/linux/mlx5).
-awk -F'\t' '$3 ~ "^drivers/infiniband/(core/(ib_core|ib_uverbs|ib_umad|ib_cm|iw_cm|rdma_cm|rdma_ucm)|sw/rxe/rdma_rxe|hw/mlx5/mlx5_ib)$" ||
+awk -F'\t' -v re="^($(rdma_module_paths | paste -sd'|'))\$" '$3 ~ re ||
 	$3 == "drivers/net/ethernet/mellanox/mlx5/core/mlx5_core"' "$KHDR/Module.symvers" \
 	> "$S/abi/stock-exports"
 [ "$(wc -l < "$S/abi/stock-exports")" -gt 300 ] || die "too few stock exports in $KHDR/Module.symvers"
@@ -87,7 +100,7 @@ install -m755 "$REPO/scripts/dkms/frmr-dkms-build.sh" "$S/frmr-dkms-build.sh"
 
 # Debian packaging.
 cp -a "$REPO/scripts/dkms/debian" "$P/"
-sed "s/@SOURCE_VERSION@/$srcver/" "$REPO/scripts/dkms/dkms.conf.in" > "$P/debian/frmr-pools-dkms.dkms"
+dkms_conf "$srcver" > "$P/debian/frmr-pools-dkms.dkms"
 # The rdma tool's source: what `./configure && make SUBDIRS="lib rdma"` reads, no build products.
 rsync -a --exclude='*.o' --exclude='*.a' --exclude='*.so' --exclude='config.mk' \
 	--exclude='config.log' --exclude='rdma/rdma' --exclude='.*' \

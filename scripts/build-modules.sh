@@ -3,7 +3,8 @@
 # build-modules.sh - build ib_core family, rdma_rxe and mlx5_ib out of tree, then check the ABI.
 #
 # Usage: build-modules.sh [W=1] [C=1|C=2] [extra make args]
-# Output: $OUT/modules/*.ko (copies), $OUT/modules/build-ids, and the ABI report.
+# Output: $OUT/modules/*.ko (copies), $OUT/modules/build-ids, $OUT/uapi (the uapi headers the
+# guest tests read) and the ABI report. The modules are those of scripts/rdma-modules.list.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -40,17 +41,18 @@ if [ "${SKIP_MLX5:-0}" != 1 ]; then
 	build "$MLX5" "$CORE/Module.symvers"
 fi
 
-MODS="$CORE/ib_core.ko $CORE/ib_uverbs.ko $CORE/ib_umad.ko $CORE/ib_cm.ko $CORE/iw_cm.ko
-      $CORE/rdma_cm.ko $CORE/rdma_ucm.ko $RXE/rdma_rxe.ko"
-[ "${SKIP_MLX5:-0}" = 1 ] || MODS="$MODS $MLX5/mlx5_ib.ko"
 rm -f "$OUT"/modules/*.ko
 : > "$OUT/modules/build-ids"
-for m in $MODS; do
+for m in $(rdma_module_paths); do
+	case "$m" in
+	*/mlx5_ib) [ "${SKIP_MLX5:-0}" != 1 ] || continue ;;
+	esac
+	m=$T/$m.ko
 	[ -f "$m" ] || die "missing $m"
 	cp "$m" "$OUT/modules/"
-	id=$(readelf -n "$m" | awk '/Build ID/{print $3}')
-	echo "$(basename "$m" .ko) $id" >> "$OUT/modules/build-ids"
+	echo "$(basename "$m" .ko) $(build_id "$m")" >> "$OUT/modules/build-ids"
 done
+ship_uapi
 
 "$REPO/scripts/abi-check.sh" "$CORE/Module.symvers" $( [ "${SKIP_MLX5:-0}" = 1 ] || echo "$MLX5/Module.symvers")
 log "modules in $OUT/modules"

@@ -43,4 +43,5 @@ make -s -C "$TREE_LINUX" O="$B" INSTALL_MOD_PATH="$TK/mods.new" INSTALL_MOD_STRI
 rm -rf "$TK/mods"; mv "$TK/mods.new" "$TK/mods"
 cp "$B/arch/x86/boot/bzImage" "$TK/bzImage"
 echo "$krel" > "$TK/kernel.release"
+ship_uapi
 log "test kernel $krel ready in $(( $(now) - t0 ))s"

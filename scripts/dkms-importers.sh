@@ -18,8 +18,8 @@ symvers=/usr/src/linux-headers-$kver/Module.symvers
 [ -f "$symvers" ] || die "$symvers missing"
 [ -f "$mdir/modules.dep" ] || die "$mdir/modules.dep missing"
 
-FAMILY="ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm"
-SHIPPED="$FAMILY rdma_rxe mlx5_ib"
+FAMILY=$(rdma_modules drivers/infiniband/core)
+SHIPPED=$(rdma_modules)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 # Symbols the family exports, as the stock kernel's Module.symvers records them.

@@ -17,6 +17,10 @@ BUILD_LOCK=/var/lock/frmr-build.lock
 
 # Top-level directories of the repository that are overlays onto the kernel tree.
 OVERLAY_DIRS_LINUX="Documentation drivers include net lib tools"
+SELFTEST=$REPO/tools/testing/selftests/rdma/frmr
+
+# The RDMA modules we build (rdma_modules, rdma_module_dirs, rdma_module_paths) and build_id.
+. "$REPO/scripts/rdma-modules.sh"
 
 log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -28,3 +32,9 @@ with_lock() {
 }
 
 now() { date +%s; }
+
+# The uapi headers of the prepared tree that the guest tests read their netlink constants from
+# (frmr_pools.py), into $OUT/uapi: those of the tree the modules were built from.
+ship_uapi() {
+	python3 "$SELFTEST/frmr_pools.py" ship-uapi "$TREE_LINUX/include/uapi" "$OUT/uapi"
+}

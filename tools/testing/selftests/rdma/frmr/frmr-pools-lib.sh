@@ -1,24 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # frmr-pools-lib.sh - FRMR pool helpers for guest scenarios (sourced after guest-lib.sh).
 
+# The pools' test logic (frmr_pools.py): one Python copy for the shell and the Python tests.
+pools_py() { python3 "$FRMR_SELFTEST/frmr_pools.py" "$@"; } # command args...
 pools_show() { $RDMA resource show frmr_pools dev "$@"; } # dev [-d|-dd]
 # Every pool of DEV, kernel-only pools included, with the -dd driver counters (drv_*).
 pools_json() { $RDMA -j -dd resource show frmr_pools dev "$1"; }
 # Whether the rdma tool and the kernel can show pools: an older tool prints "Unknown
 # parameter" and still exits 0, so require a JSON answer.
 pools_supported() { # dev
-	pools_json "$1" 2>/dev/null | python3 -c 'import json, sys; json.load(sys.stdin)' 2>/dev/null
+	pools_json "$1" 2>/dev/null | pools_py json 2>/dev/null
 }
 # A counter (queue, in_use, drv_hits, ...) of the user pool of NUM_DMA_BLOCKS on DEV; empty
 # if there is no such pool.
-pool_val() { # dev blocks counter
-	pools_json "$1" | python3 -c '
-import json, sys
-for p in json.load(sys.stdin):
-    if int(p["num_dma_blocks"]) == int(sys.argv[1]) and not int(p.get("kernel_vendor_key", 0)):
-        print(p.get(sys.argv[2], ""))' "$2" "$3"
-}
-npools() { pools_json "$1" | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))'; }
+pool_val() { pools_json "$1" | pools_py val "$2" "$3"; } # dev blocks counter
+npools() { pools_json "$1" | pools_py count; }
 
 # A step that reads or sets pools; recorded as skipped where the tool or kernel lacks them
 # (set POOLS_TOOL=1|0 first, e.g. from pools_supported).
@@ -49,17 +45,7 @@ stale_rkey_max_reuse() { # dev max_reuse cycles
 
 # Every pool of DEV is quiet and whole: nothing in use, and created - destroyed - dropped ==
 # queue (the core's invariant). Prints the pools.
-pools_quiet_whole() { # dev
-	pools_json "$1" | python3 -c '
-import json, sys
-bad = 0
-for p in json.load(sys.stdin):
-    c = {k: int(p[k]) for k in ("queue", "in_use", "drv_created", "drv_destroyed", "drv_dropped")}
-    ok = c["in_use"] == 0 and c["drv_created"] - c["drv_destroyed"] - c["drv_dropped"] == c["queue"]
-    print(("ok  " if ok else "BAD ") + p["key"], c)
-    bad += not ok
-sys.exit(bad != 0)'
-}
+pools_quiet_whole() { pools_json "$1" | pools_py quiet-whole; } # dev
 
 # Allocation failures on demand for fail-nth loops (test kernel): probability 0 keeps random
 # injection off; sleeping allocations count too.

@@ -21,12 +21,12 @@
 #define ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE | \
 		 IBV_ACCESS_REMOTE_READ)
 
-static uint64_t now_ns(void)
+static __u64 now_ns(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
 static void pairs(struct ibv_pd *pd, void *buf, size_t size, long iters)
@@ -84,7 +84,7 @@ int main(int argc, char **argv)
 		memset(buf, 0x5a, size);
 		pairs(pd, buf, size, iters);
 		for (r = 0; r < reps; r++) {
-			uint64_t t0 = now_ns();
+			__u64 t0 = now_ns();
 
 			pairs(pd, buf, size, iters);
 			printf("user_mr_pair size=%zu rep=%d iters=%ld ns=%llu\n",

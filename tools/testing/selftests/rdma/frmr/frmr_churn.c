@@ -40,20 +40,20 @@ static const int access_list[] = {
 	0,
 };
 
-static uint32_t rnd(uint64_t *s)
+static __u32 rnd(__u64 *s)
 {
 	*s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
 	return *s >> 33;
 }
 
 static int run_proc(const char *dev, int p, int P, int K, int rounds, int H,
-		    uint64_t seed, int hold)
+		    __u64 seed, int hold)
 {
 	unsigned long long hits[MAXK] = {};
 	int maxh[MAXK] = {};
 	struct ibv_mr *mrs[MAXH];
 	struct ibv_context *ctx;
-	uint64_t s = seed * 7919 + p;
+	__u64 s = seed * 7919 + p;
 	size_t maxlen = (size_t)PAGE << (p + (K - 1) * P);
 	struct ibv_pd *pd;
 	int k, r, j;
@@ -63,8 +63,7 @@ static int run_proc(const char *dev, int p, int P, int K, int rounds, int H,
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd %s\n", dev);
-	if (posix_memalign(&buf, PAGE, maxlen))
-		die("memory\n");
+	buf = frmr_alloc(maxlen);
 	memset(buf, 0, maxlen);
 
 	for (r = 0; r < rounds; r++) {
@@ -120,18 +119,33 @@ int main(int argc, char **argv)
 {
 	int P = 3, K = 3, rounds = 20, H = 8, c, p, st, bad = 0, hold = 0;
 	const char *dev = "rxe0";
-	uint64_t seed = 1;
+	__u64 seed = 1;
 
 	while ((c = getopt(argc, argv, "d:P:K:r:H:s:k")) != -1) {
 		switch (c) {
-		case 'd': dev = optarg; break;
-		case 'P': P = atoi(optarg); break;
-		case 'K': K = atoi(optarg); break;
-		case 'r': rounds = atoi(optarg); break;
-		case 'H': H = atoi(optarg); break;
-		case 's': seed = strtoull(optarg, NULL, 0); break;
-		case 'k': hold = 1; break;
-		default: die("bad option\n");
+		case 'd':
+			dev = optarg;
+			break;
+		case 'P':
+			P = atoi(optarg);
+			break;
+		case 'K':
+			K = atoi(optarg);
+			break;
+		case 'r':
+			rounds = atoi(optarg);
+			break;
+		case 'H':
+			H = atoi(optarg);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'k':
+			hold = 1;
+			break;
+		default:
+			die("bad option\n");
 		}
 	}
 	if (P < 1 || K < 1 || K > MAXK || H < 1 || H > MAXH ||

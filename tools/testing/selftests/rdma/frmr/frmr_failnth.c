@@ -144,8 +144,7 @@ int main(int argc, char **argv)
 		die("alloc_pd: %s\n", strerror(errno));
 	/* three pools: pages, 2 * pages and 4 * pages blocks */
 	len = (size_t)pages * PAGE;
-	if (posix_memalign((void **)&buf, PAGE, 7 * len))
-		die("memory\n");
+	buf = frmr_alloc(7 * len);
 	memset(buf, 0, 7 * len);
 
 	/* miss: the pool of `pages` blocks never has a handle queued */

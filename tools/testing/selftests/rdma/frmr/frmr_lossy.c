@@ -59,7 +59,7 @@
 
 struct shared {
 	pthread_barrier_t barrier;
-	uint32_t released_index[2];	/* index of the MR each one dropped */
+	__u32 released_index[2];	/* index of the MR each one dropped */
 };
 
 static struct shared *sh;
@@ -101,11 +101,6 @@ static unsigned char write_byte(int id, int r)
 
 static void pair_new(struct proc *p)
 {
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
 	struct ibv_wc wc;
 
 	if (p->qqp && (ibv_destroy_qp(p->qqp) || ibv_destroy_qp(p->oqp)))
@@ -114,12 +109,8 @@ static void pair_new(struct proc *p)
 		;
 	while (ibv_poll_cq(p->ocq, 1, &wc) > 0)
 		;
-	qa.send_cq = p->qcq;
-	qa.recv_cq = p->qcq;
-	p->qqp = ibv_create_qp(p->qpd, &qa);
-	qa.send_cq = p->ocq;
-	qa.recv_cq = p->ocq;
-	p->oqp = ibv_create_qp(p->opd, &qa);
+	p->qqp = frmr_rc_qp(p->qpd, p->qcq);
+	p->oqp = frmr_rc_qp(p->opd, p->ocq);
 	if (!p->qqp || !p->oqp)
 		die("create_qp: %s\n", strerror(errno));
 	frmr_qp_connect(p->qqp, p->oqp->qp_num, &p->ogid, gid_index, 0,
@@ -155,7 +146,7 @@ static void qp_report(struct proc *p, const char *who, struct ibv_qp *qp)
 
 /* One signalled WRITE of a page (from wbuf) or READ (into rbuf) by the peer. */
 static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
-				  size_t off, uint32_t rkey)
+				  size_t off, __u32 rkey)
 {
 	int write = op == IBV_WR_RDMA_WRITE;
 	struct ibv_mr *l = write ? p->wmr : p->rmr;
@@ -196,7 +187,7 @@ static int all_bytes(const unsigned char *b, size_t len, unsigned char c)
 }
 
 /* Register a new MR on obuf; returns the previous one (still registered). */
-static struct ibv_mr *reregister(struct proc *p, int r, uint32_t want_index)
+static struct ibv_mr *reregister(struct proc *p, int r, __u32 want_index)
 {
 	struct ibv_mr *prev = p->omr;
 
@@ -247,7 +238,7 @@ static void traffic(struct proc *p, int r)
 }
 
 static void stale_one(struct proc *p, int r, enum ibv_wr_opcode op,
-		      uint32_t rkey)
+		      __u32 rkey)
 {
 	const char *what = op == IBV_WR_RDMA_WRITE ? "WRITE" : "READ";
 	enum ibv_wc_status st;
@@ -286,7 +277,7 @@ static void check_canary(struct proc *p, int r)
 static int run_proc(int id, unsigned char *obuf)
 {
 	struct proc p = { .id = id, .obuf = obuf, .len = (size_t)pages * PAGE };
-	uint32_t old_rkey = 0;
+	__u32 old_rkey = 0;
 	int r;
 
 	p.qctx = frmr_open_device(qdev);
@@ -300,9 +291,8 @@ static int run_proc(int id, unsigned char *obuf)
 	p.ocq = ibv_create_cq(p.octx, 16, NULL, NULL, 0);
 	if (!p.qpd || !p.opd || !p.qcq || !p.ocq)
 		die("pd/cq\n");
-	if (posix_memalign((void **)&p.wbuf, PAGE, PAGE) ||
-	    posix_memalign((void **)&p.rbuf, PAGE, PAGE))
-		die("memory\n");
+	p.wbuf = frmr_alloc(PAGE);
+	p.rbuf = frmr_alloc(PAGE);
 	p.wmr = ibv_reg_mr(p.qpd, p.wbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
 	p.rmr = ibv_reg_mr(p.qpd, p.rbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
 	if (!p.wmr || !p.rmr)
@@ -388,6 +378,8 @@ int main(int argc, char **argv)
 	int c, i, st, bad = 0;
 
 	while ((c = getopt(argc, argv, "q:o:g:r:p:")) != -1) {
+		if (frmr_opt(c, NULL, &gid_index, NULL, &pages))
+			continue;
 		switch (c) {
 		case 'q':
 			qdev = optarg;
@@ -395,14 +387,8 @@ int main(int argc, char **argv)
 		case 'o':
 			odev = optarg;
 			break;
-		case 'g':
-			gid_index = atoi(optarg);
-			break;
 		case 'r':
 			rounds = atoi(optarg);
-			break;
-		case 'p':
-			pages = atoi(optarg);
 			break;
 		default:
 			die("bad option\n");
@@ -422,8 +408,7 @@ int main(int argc, char **argv)
 	/* the same address in both processes: an old rkey's address is valid
 	 * in the other process's MR, only the key and the PD stand between
 	 */
-	if (posix_memalign((void **)&obuf, PAGE, (size_t)pages * PAGE))
-		die("memory\n");
+	obuf = frmr_alloc((size_t)pages * PAGE);
 
 	for (i = 0; i < 2; i++) {
 		pid[i] = fork();

@@ -18,12 +18,9 @@
 import json
 import sys
 
+from frmr_pools import pool_key
+
 RXE_PAGE_BYTES = 16  # struct rxe_mr_page: a page pointer and an offset
-
-
-def key(p):
-    return (int(p.get("ats", 0)), int(p.get("access_flags", 0)), int(p.get("vendor_key", 0)),
-            int(p["num_dma_blocks"]), int(p.get("kernel_vendor_key", 0)))
 
 
 def counter(pools, name):
@@ -55,8 +52,8 @@ def delta(old, new):
     if counter(new, "drv_mem_bytes") < 0 or counter(old, "drv_mem_bytes") < 0:
         print(-1)
         return
-    before = {key(p): int(p["drv_mem_bytes"]) for p in old}
-    print(sum(int(p["drv_mem_bytes"]) - before.get(key(p), 0) for p in new))
+    before = {pool_key(p): int(p["drv_mem_bytes"]) for p in old}
+    print(sum(int(p["drv_mem_bytes"]) - before.get(pool_key(p), 0) for p in new))
 
 
 if sys.argv[1] == "sum":

@@ -27,21 +27,9 @@ int main(int argc, char **argv)
 	void *buf;
 	size_t len;
 
-	while ((c = getopt(argc, argv, "d:n:p:")) != -1) {
-		switch (c) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'n':
-			count = atoi(optarg);
-			break;
-		case 'p':
-			pages = atoi(optarg);
-			break;
-		default:
+	while ((c = getopt(argc, argv, "d:n:p:")) != -1)
+		if (!frmr_opt(c, &dev, NULL, &count, &pages))
 			die("bad option\n");
-		}
-	}
 	if (count < 1 || count > MAX_MRS || pages < 1)
 		die("bad parameters\n");
 	len = (size_t)pages * PAGE;
@@ -50,8 +38,7 @@ int main(int argc, char **argv)
 	pd = ibv_alloc_pd(ctx);
 	if (!pd)
 		die("alloc_pd: %s\n", strerror(errno));
-	if (posix_memalign(&buf, PAGE, len))
-		die("memory\n");
+	buf = frmr_alloc(len);
 	memset(buf, 0, len);
 
 	for (i = 0; i < count; i++) {

@@ -34,11 +34,6 @@ static struct ibv_mr *reg(struct ibv_pd *pd, void *buf, size_t len)
 
 int main(int argc, char **argv)
 {
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
 	int c, i, cycles = 5, pages = 6, gid_index = 1;
 	struct ibv_mr *a, *b, *cmr, *src;
 	unsigned char *buf, *bbuf, *sbuf;
@@ -52,24 +47,9 @@ int main(int argc, char **argv)
 	struct ibv_wc wc;
 	size_t len;
 
-	while ((c = getopt(argc, argv, "d:g:n:p:")) != -1) {
-		switch (c) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'g':
-			gid_index = atoi(optarg);
-			break;
-		case 'n':
-			cycles = atoi(optarg);
-			break;
-		case 'p':
-			pages = atoi(optarg);
-			break;
-		default:
+	while ((c = getopt(argc, argv, "d:g:n:p:")) != -1)
+		if (!frmr_opt(c, &dev, &gid_index, &cycles, &pages))
 			die("bad option\n");
-		}
-	}
 	if (cycles < 1 || pages < 1)
 		die("bad parameters\n");
 	len = (size_t)pages * PAGE;
@@ -79,16 +59,13 @@ int main(int argc, char **argv)
 		die("query_gid %s %d\n", dev, gid_index);
 	pd = ibv_alloc_pd(ctx);
 	cq = pd ? ibv_create_cq(ctx, 16, NULL, NULL, 0) : NULL;
-	qa.send_cq = cq;
-	qa.recv_cq = cq;
-	qp = cq ? ibv_create_qp(pd, &qa) : NULL;
+	qp = cq ? frmr_rc_qp(pd, cq) : NULL;
 	if (!qp)
 		die("pd/cq/qp: %s\n", strerror(errno));
 	frmr_qp_to_rts(qp, qp->qp_num, &gid, gid_index);
-	if (posix_memalign((void **)&buf, PAGE, len) ||
-	    posix_memalign((void **)&bbuf, PAGE, len) ||
-	    posix_memalign((void **)&sbuf, PAGE, PAGE))
-		die("memory\n");
+	buf = frmr_alloc(len);
+	bbuf = frmr_alloc(len);
+	sbuf = frmr_alloc(PAGE);
 	src = ibv_reg_mr(pd, sbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
 	if (!src)
 		die("reg_mr src: %s\n", strerror(errno));
@@ -107,7 +84,7 @@ int main(int argc, char **argv)
 			.opcode = IBV_WR_RDMA_WRITE,
 			.send_flags = IBV_SEND_SIGNALED,
 		}, *bad;
-		uint32_t ia, ib, ic;
+		__u32 ia, ib, ic;
 
 		memset(buf, 0, len);
 		a = reg(pd, buf, len);

@@ -14,12 +14,7 @@ created - destroyed - dropped == queue + in_use for every pool.
 import json
 import sys
 
-
-def val(pool, name):
-    for k in (name, "drv_" + name):
-        if k in pool:
-            return int(pool[k])
-    raise KeyError(name)
+from frmr_pools import invariant, user_pools, val
 
 
 def main():
@@ -27,8 +22,7 @@ def main():
     bad = 0
     for p in pools:
         try:
-            lhs = val(p, "created") - val(p, "destroyed") - val(p, "dropped")
-            rhs = val(p, "queue") + val(p, "in_use")
+            lhs, rhs = invariant(p)
         except KeyError as e:
             print(f"FAIL pool {p.get('key')}: counter {e} missing")
             bad += 1
@@ -36,8 +30,7 @@ def main():
         if lhs != rhs:
             print(f"FAIL pool {p.get('key')}: created-destroyed-dropped {lhs} != queue+in_use {rhs}")
             bad += 1
-    user = {int(p["num_dma_blocks"]): p for p in pools
-            if not int(p.get("kernel_vendor_key", 0))}
+    user = {int(p["num_dma_blocks"]): p for p in user_pools(pools)}
     n = 0
     for line in open(sys.argv[2]):
         f = line.split()

@@ -58,19 +58,10 @@ struct qp_pair {
 
 static struct qp_pair pair_create(void)
 {
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
 	struct qp_pair p;
 
-	qa.send_cq = rcq;
-	qa.recv_cq = rcq;
-	p.req = ibv_create_qp(rpd, &qa);
-	qa.send_cq = scq;
-	qa.recv_cq = scq;
-	p.resp = ibv_create_qp(spd[0], &qa);
+	p.req = frmr_rc_qp(rpd, rcq);
+	p.resp = frmr_rc_qp(spd[0], scq);
 	if (!p.req || !p.resp)
 		die("create_qp: %s\n", strerror(errno));
 	frmr_qp_connect(p.req, p.resp->qp_num, &sgid, gid_index, 0, TIMEOUT, 7);
@@ -91,8 +82,8 @@ static void pair_destroy(struct qp_pair *p)
 		;
 }
 
-static void post_read(struct ibv_qp *qp, struct ibv_mr *dst, uint64_t raddr,
-		      uint32_t rkey, uint32_t len)
+static void post_read(struct ibv_qp *qp, struct ibv_mr *dst, __u64 raddr,
+		      __u32 rkey, __u32 len)
 {
 	struct ibv_sge sge = {
 		.addr = (uintptr_t)dst->addr, .length = len, .lkey = dst->lkey,
@@ -275,18 +266,14 @@ int main(int argc, char **argv)
 	size_t len;
 
 	while ((c = getopt(argc, argv, "r:s:g:p:B:U:")) != -1) {
+		if (frmr_opt(c, NULL, &gid_index, NULL, &pages))
+			continue;
 		switch (c) {
 		case 'r':
 			rdev = optarg;
 			break;
 		case 's':
 			sdev = optarg;
-			break;
-		case 'g':
-			gid_index = atoi(optarg);
-			break;
-		case 'p':
-			pages = atoi(optarg);
 			break;
 		case 'B':
 			block_cmd = optarg;
@@ -315,9 +302,8 @@ int main(int argc, char **argv)
 	scq = ibv_create_cq(sctx, 16, NULL, NULL, 0);
 	if (!rpd || !spd[0] || !spd[1] || !rcq || !scq)
 		die("pd/cq\n");
-	if (posix_memalign((void **)&buf, PAGE, len) ||
-	    posix_memalign((void **)&dbuf, PAGE, len))
-		die("memory\n");
+	buf = frmr_alloc(len);
+	dbuf = frmr_alloc(len);
 	memset(buf, 0x11, len);
 	mr = ibv_reg_mr(spd[0], buf, len,
 			IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_READ);

@@ -40,31 +40,8 @@
 #define DST_BYTE	0x00
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
-static struct ibv_context *ctx;
-static struct ibv_pd *pd;
-static struct ibv_cq *cq;
-static struct ibv_qp *qp[2];
-static union ibv_gid gid;
+static struct frmr_loopback lb;
 static int gid_index = 1;
-
-/* One signalled RDMA READ or WRITE of @len bytes from qp[0]; its status. */
-static enum ibv_wc_status rdma_op(enum ibv_wr_opcode op, struct ibv_mr *local,
-				  __u64 raddr, __u32 rkey, __u32 len)
-{
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)local->addr, .length = len,
-		.lkey = local->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = 1, .sg_list = &sge, .num_sge = 1,
-		.opcode = op, .send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	}, *bad;
-
-	if (ibv_post_send(qp[0], &wr, &bad))
-		die("post_send: %s\n", strerror(errno));
-	return frmr_wait_wc(cq).status;
-}
 
 static int buf_is(const unsigned char *b, size_t len, unsigned char c)
 {
@@ -103,9 +80,9 @@ static int refused(struct bufs *s, const char *what, enum ibv_wr_opcode op,
 	size_t n;
 
 	memset(s->dst, DST_BYTE, PAGE);
-	st = rdma_op(op, op == IBV_WR_RDMA_READ ? s->dst_mr : s->src_mr,
-		     raddr, rkey, len);
-	in_err = frmr_qp_wait_state(qp[0], IBV_QPS_ERR);
+	st = frmr_loopback_rdma(&lb, op, op == IBV_WR_RDMA_READ ? s->dst_mr :
+				s->src_mr, raddr, rkey, len);
+	in_err = frmr_qp_wait_state(lb.qp[0], IBV_QPS_ERR);
 	if (st != IBV_WC_REM_ACCESS_ERR) {
 		fail("%s: status %s, want %s\n", what, ibv_wc_status_str(st),
 		     ibv_wc_status_str(IBV_WC_REM_ACCESS_ERR));
@@ -131,7 +108,7 @@ static int refused(struct bufs *s, const char *what, enum ibv_wr_opcode op,
 	}
 	printf("%-44s %s%s\n", what, ibv_wc_status_str(st),
 	       ok ? "" : "  <- FAIL");
-	frmr_qps_reset(qp, cq, &gid, gid_index);
+	frmr_qps_reset(lb.qp, lb.cq, &lb.gid, gid_index);
 	return ok;
 }
 
@@ -191,11 +168,6 @@ static int refusals(struct bufs *s, __u32 rkey, __u32 old_rkey,
 
 int main(int argc, char **argv)
 {
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
 	int c, m = 45, n = 30, checks = 0, held = 0;
 	const char *dev = "rxe0";
 	struct ibv_mr *old, *new;
@@ -205,13 +177,9 @@ int main(int argc, char **argv)
 	struct bufs s;
 
 	while ((c = getopt(argc, argv, "d:g:m:n:")) != -1) {
+		if (frmr_opt(c, &dev, &gid_index, NULL, NULL))
+			continue;
 		switch (c) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'g':
-			gid_index = atoi(optarg);
-			break;
 		case 'm':
 			m = atoi(optarg);
 			break;
@@ -226,46 +194,31 @@ int main(int argc, char **argv)
 	if (n < 2 || m <= n || m >= 2 * n)
 		die("need N >= 2 and N < M < 2N (M %d, N %d)\n", m, n);
 
-	ctx = frmr_open_device(dev);
-	if (ibv_query_gid(ctx, 1, gid_index, &gid))
-		die("query_gid %s %d\n", dev, gid_index);
-	pd = ibv_alloc_pd(ctx);
-	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
-	if (!pd || !cq)
-		die("pd/cq\n");
-	qa.send_cq = cq;
-	qa.recv_cq = cq;
-	qp[0] = ibv_create_qp(pd, &qa);
-	qp[1] = ibv_create_qp(pd, &qa);
-	if (!qp[0] || !qp[1])
-		die("create_qp: %s\n", strerror(errno));
-	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
-	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
+	frmr_loopback_pair(&lb, dev, gid_index);
 
 	s.alen = (size_t)m * PAGE;
 	s.blen = (size_t)n * PAGE;
-	if (posix_memalign((void **)&s.a, PAGE, s.alen) ||
-	    posix_memalign((void **)&s.b, PAGE, s.blen) ||
-	    posix_memalign((void **)&s.src, PAGE, PAGE) ||
-	    posix_memalign((void **)&s.dst, PAGE, PAGE))
-		die("memory\n");
+	s.a = frmr_alloc(s.alen);
+	s.b = frmr_alloc(s.blen);
+	s.src = frmr_alloc(PAGE);
+	s.dst = frmr_alloc(PAGE);
 	memset(s.a, OLD_BYTE, s.alen);
 	memset(s.b, NEW_BYTE, s.blen);
 	memset(s.src, SRC_BYTE, PAGE);
 	/* one page each: never in a pool that could serve N pages */
-	s.src_mr = ibv_reg_mr(pd, s.src, PAGE, IBV_ACCESS_LOCAL_WRITE);
-	s.dst_mr = ibv_reg_mr(pd, s.dst, PAGE, IBV_ACCESS_LOCAL_WRITE);
+	s.src_mr = ibv_reg_mr(lb.pd, s.src, PAGE, IBV_ACCESS_LOCAL_WRITE);
+	s.dst_mr = ibv_reg_mr(lb.pd, s.dst, PAGE, IBV_ACCESS_LOCAL_WRITE);
 	if (!s.src_mr || !s.dst_mr)
 		die("reg_mr: %s\n", strerror(errno));
 
-	old = ibv_reg_mr(pd, s.a, s.alen, MR_ACCESS);
+	old = ibv_reg_mr(lb.pd, s.a, s.alen, MR_ACCESS);
 	if (!old)
 		die("reg_mr old: %s\n", strerror(errno));
 	old_rkey = old->rkey;
 	if (ibv_dereg_mr(old))
 		die("dereg_mr old: %s\n", strerror(errno));
 
-	new = ibv_reg_mr(pd, s.b, s.blen, MR_ACCESS);
+	new = ibv_reg_mr(lb.pd, s.b, s.blen, MR_ACCESS);
 	if (!new)
 		die("reg_mr new: %s\n", strerror(errno));
 	idx = new->rkey >> 8;
@@ -278,17 +231,19 @@ int main(int argc, char **argv)
 	/* positive controls: the new MR's last page is readable and writable */
 	end = (uintptr_t)s.b + s.blen;
 	memset(s.dst, DST_BYTE, PAGE);
-	st = rdma_op(IBV_WR_RDMA_READ, s.dst_mr, end - PAGE, new->rkey, PAGE);
+	st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_READ, s.dst_mr, end - PAGE,
+				new->rkey, PAGE);
 	if (st != IBV_WC_SUCCESS || !buf_is(s.dst, PAGE, NEW_BYTE))
 		fail("READ of the new MR's last page: %s\n",
 		     ibv_wc_status_str(st));
-	st = rdma_op(IBV_WR_RDMA_WRITE, s.src_mr, end - PAGE, new->rkey, PAGE);
+	st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_WRITE, s.src_mr, end - PAGE,
+				new->rkey, PAGE);
 	if (st != IBV_WC_SUCCESS || !buf_is(s.b + s.blen - PAGE, PAGE, SRC_BYTE))
 		fail("WRITE of the new MR's last page: %s\n",
 		     ibv_wc_status_str(st));
 	memset(s.b, NEW_BYTE, s.blen);
 	if (failures)
-		frmr_qps_reset(qp, cq, &gid, gid_index);
+		frmr_qps_reset(lb.qp, lb.cq, &lb.gid, gid_index);
 
 	/* what lies beyond the new MR must be out of reach */
 	held = refusals(&s, new->rkey, old_rkey, &checks);
@@ -299,11 +254,7 @@ int main(int argc, char **argv)
 	ibv_dereg_mr(new);
 	ibv_dereg_mr(s.src_mr);
 	ibv_dereg_mr(s.dst_mr);
-	ibv_destroy_qp(qp[0]);
-	ibv_destroy_qp(qp[1]);
-	ibv_destroy_cq(cq);
-	ibv_dealloc_pd(pd);
-	ibv_close_device(ctx);
+	frmr_loopback_close(&lb);
 	free(s.a);
 	free(s.b);
 	free(s.src);

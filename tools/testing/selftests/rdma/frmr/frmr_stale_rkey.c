@@ -24,30 +24,8 @@
 
 #define MR_ACCESS	(IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE)
 
-static struct ibv_context *ctx;
-static struct ibv_pd *pd;
-static struct ibv_cq *cq;
-static struct ibv_qp *qp[2];
-static union ibv_gid gid;
+static struct frmr_loopback lb;
 static int gid_index = 1;
-
-/* One signalled RDMA WRITE from qp[0]; returns the completion status. */
-static enum ibv_wc_status rdma_write(struct ibv_mr *src, uint64_t raddr,
-				     uint32_t rkey, uint32_t len)
-{
-	struct ibv_sge sge = {
-		.addr = (uintptr_t)src->addr, .length = len, .lkey = src->lkey,
-	};
-	struct ibv_send_wr wr = {
-		.wr_id = 1, .sg_list = &sge, .num_sge = 1,
-		.opcode = IBV_WR_RDMA_WRITE, .send_flags = IBV_SEND_SIGNALED,
-		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
-	}, *bad;
-
-	if (ibv_post_send(qp[0], &wr, &bad))
-		die("post_send: %s\n", strerror(errno));
-	return frmr_wait_wc(cq).status;
-}
 
 static int read_max_reuse(void)
 {
@@ -80,30 +58,15 @@ int main(int argc, char **argv)
 	const char *dev = "rxe0";
 	int cycles = 300, pages = 24, max_reuse = 0, exact = 0;
 	int c, i, run = 0, retirements = 0, first_run = 1;
-	struct ibv_qp_init_attr qa = {
-		.qp_type = IBV_QPT_RC,
-		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
-			 .max_send_sge = 1, .max_recv_sge = 1 },
-	};
 	struct ibv_mr *victim, *src;
 	unsigned char *buf, *sbuf;
-	uint32_t prev_rkey;
+	__u32 prev_rkey;
 	size_t len;
 
 	while ((c = getopt_long(argc, argv, "d:g:n:p:m:", opts, NULL)) != -1) {
+		if (frmr_opt(c, &dev, &gid_index, &cycles, &pages))
+			continue;
 		switch (c) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'g':
-			gid_index = atoi(optarg);
-			break;
-		case 'n':
-			cycles = atoi(optarg);
-			break;
-		case 'p':
-			pages = atoi(optarg);
-			break;
 		case 'm':
 			max_reuse = atoi(optarg);
 			break;
@@ -120,45 +83,33 @@ int main(int argc, char **argv)
 		die("frmr_max_reuse unknown (%d): is rdma_rxe pooled?\n", max_reuse);
 	len = (size_t)pages * PAGE;
 
-	ctx = frmr_open_device(dev);
-	if (ibv_query_gid(ctx, 1, gid_index, &gid))
-		die("query_gid %s %d\n", dev, gid_index);
-	pd = ibv_alloc_pd(ctx);
-	cq = ibv_create_cq(ctx, 16, NULL, NULL, 0);
-	if (!pd || !cq)
-		die("pd/cq\n");
-	qa.send_cq = cq;
-	qa.recv_cq = cq;
-	qp[0] = ibv_create_qp(pd, &qa);
-	qp[1] = ibv_create_qp(pd, &qa);
-	if (!qp[0] || !qp[1])
-		die("create_qp: %s\n", strerror(errno));
-	frmr_qp_to_rts(qp[0], qp[1]->qp_num, &gid, gid_index);
-	frmr_qp_to_rts(qp[1], qp[0]->qp_num, &gid, gid_index);
+	frmr_loopback_pair(&lb, dev, gid_index);
 
-	if (posix_memalign((void **)&buf, PAGE, len) ||
-	    posix_memalign((void **)&sbuf, PAGE, PAGE))
-		die("memory\n");
+	buf = frmr_alloc(len);
+	sbuf = frmr_alloc(PAGE);
 	/* one page: never shares a pool with the victim (pages >= 2) */
-	src = ibv_reg_mr(pd, sbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
-	victim = ibv_reg_mr(pd, buf, len, MR_ACCESS);
+	src = ibv_reg_mr(lb.pd, sbuf, PAGE, IBV_ACCESS_LOCAL_WRITE);
+	victim = ibv_reg_mr(lb.pd, buf, len, MR_ACCESS);
 	if (!src || !victim)
 		die("reg_mr: %s\n", strerror(errno));
 	run = 1;
 
 	for (i = 0; i < cycles; i++) {
-		uint32_t idx, pidx;
+		__u32 idx, pidx;
 		enum ibv_wc_status st;
 
 		prev_rkey = victim->rkey;
 		if (ibv_dereg_mr(victim))
 			die("dereg_mr: %s\n", strerror(errno));
-		victim = ibv_reg_mr(pd, buf, len, MR_ACCESS);
+		victim = ibv_reg_mr(lb.pd, buf, len, MR_ACCESS);
 		if (!victim)
 			die("reg_mr: %s\n", strerror(errno));
 
 		idx = victim->rkey >> 8;
 		pidx = prev_rkey >> 8;
+		if (idx != pidx && exact && !first_run && run != max_reuse)
+			fail("cycle %d: index 0x%x retired after %d registrations, expected %d\n",
+			     i, pidx, run, max_reuse);
 		if (idx == pidx) {
 			run++;
 			if ((victim->rkey & 0xff) != ((prev_rkey + 1) & 0xff))
@@ -168,9 +119,6 @@ int main(int argc, char **argv)
 				fail("cycle %d: index 0x%x served %d registrations > %d\n",
 				     i, idx, run, max_reuse);
 		} else {
-			if (exact && !first_run && run != max_reuse)
-				fail("cycle %d: index 0x%x retired after %d registrations, expected %d\n",
-				     i, pidx, run, max_reuse);
 			retirements++;
 			first_run = 0;
 			run = 1;
@@ -179,22 +127,24 @@ int main(int argc, char **argv)
 		/* the old rkey must be dead: remote access error, no data */
 		memset(buf, 0x5a, len);
 		memset(sbuf, 0xa5, PAGE);
-		st = rdma_write(src, (uintptr_t)buf, prev_rkey, PAGE);
+		st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_WRITE, src,
+					(uintptr_t)buf, prev_rkey, PAGE);
 		if (st != IBV_WC_REM_ACCESS_ERR)
 			fail("cycle %d: write with old rkey 0x%x (new 0x%x): status %s\n",
 			     i, prev_rkey, victim->rkey, ibv_wc_status_str(st));
 		if (!buf_is(buf, len, 0x5a))
 			fail("cycle %d: old rkey 0x%x changed the new MR's memory\n",
 			     i, prev_rkey);
-		frmr_qps_reset(qp, cq, &gid, gid_index);
+		frmr_qps_reset(lb.qp, lb.cq, &lb.gid, gid_index);
 
 		/* the new rkey works */
-		st = rdma_write(src, (uintptr_t)buf + len - PAGE, victim->rkey,
-				PAGE);
+		st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_WRITE, src,
+					(uintptr_t)buf + len - PAGE,
+					victim->rkey, PAGE);
 		if (st != IBV_WC_SUCCESS) {
 			fail("cycle %d: write with new rkey 0x%x: %s\n", i,
 			     victim->rkey, ibv_wc_status_str(st));
-			frmr_qps_reset(qp, cq, &gid, gid_index);
+			frmr_qps_reset(lb.qp, lb.cq, &lb.gid, gid_index);
 		} else if (!buf_is(buf + len - PAGE, PAGE, 0xa5)) {
 			fail("cycle %d: write with new rkey did not land\n", i);
 		}
@@ -210,11 +160,7 @@ int main(int argc, char **argv)
 
 	ibv_dereg_mr(victim);
 	ibv_dereg_mr(src);
-	ibv_destroy_qp(qp[0]);
-	ibv_destroy_qp(qp[1]);
-	ibv_destroy_cq(cq);
-	ibv_dealloc_pd(pd);
-	ibv_close_device(ctx);
+	frmr_loopback_close(&lb);
 	free(buf);
 	free(sbuf);
 	return frmr_exit_status();

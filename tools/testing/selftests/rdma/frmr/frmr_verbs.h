@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB */
 /*
- * frmr_verbs.h - what the FRMR pool test programs share: their error
- * reporting, opening a device by name, walking an RC QP to RTS and waiting
- * for one completion. Each program is a single translation unit.
+ * What the FRMR pool test programs share: their error reporting, their
+ * common options, page-aligned buffers, opening a device by name, creating
+ * an RC QP and walking it to RTS, a loopback pair of QPs, and waiting for
+ * one completion. Each program is a single translation unit.
  *
  * Exit status of every program: 0 when every check held, 1 when a check
  * failed (fail()), 2 when the test itself could not run (die()).
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/types.h>
 #include <infiniband/verbs.h>
 
 #define PAGE	4096
@@ -29,6 +31,39 @@ static int failures;
 static inline int frmr_exit_status(void)
 {
 	return failures ? 1 : 0;
+}
+
+/*
+ * The options the programs share, for getopt()'s @c: -d DEV into @dev,
+ * -g GID_INDEX into @gid_index, -n COUNT into @count and -p PAGES into @pages;
+ * a program passes NULL for an option it does not have (and leaves its letter
+ * out of getopt()'s list). Returns 0 for another letter: the program's own
+ * option, or a bad one.
+ */
+static inline int frmr_opt(int c, const char **dev, int *gid_index,
+			   int *count, int *pages)
+{
+	if (c == 'd' && dev)
+		*dev = optarg;
+	else if (c == 'g' && gid_index)
+		*gid_index = atoi(optarg);
+	else if (c == 'n' && count)
+		*count = atoi(optarg);
+	else if (c == 'p' && pages)
+		*pages = atoi(optarg);
+	else
+		return 0;
+	return 1;
+}
+
+/* @len bytes aligned to a page; dies when there is no memory. */
+static inline void *frmr_alloc(size_t len)
+{
+	void *p;
+
+	if (posix_memalign(&p, PAGE, len))
+		die("memory\n");
+	return p;
 }
 
 /* The device named @name, opened; dies when there is none. */
@@ -54,6 +89,23 @@ static inline struct ibv_context *frmr_open_device(const char *name)
 }
 
 /*
+ * An RC QP on @pd that sends and receives through @cq, 4 work requests of
+ * one SGE each way; NULL (errno set) when it cannot be created.
+ */
+static inline struct ibv_qp *frmr_rc_qp(struct ibv_pd *pd, struct ibv_cq *cq)
+{
+	struct ibv_qp_init_attr qa = {
+		.send_cq = cq,
+		.recv_cq = cq,
+		.qp_type = IBV_QPT_RC,
+		.cap = { .max_send_wr = 4, .max_recv_wr = 4,
+			 .max_send_sge = 1, .max_recv_sge = 1 },
+	};
+
+	return ibv_create_qp(pd, &qa);
+}
+
+/*
  * RESET -> INIT -> RTR -> RTS for an RC QP on port 1 that sends to
  * @dest_qpn at @gid (loopback: our own GID), PSNs 0, remote @access
  * allowed, retransmission after 4.096 us * 2^@timeout, at most @retry_cnt
@@ -61,7 +113,7 @@ static inline struct ibv_context *frmr_open_device(const char *name)
  * down: 7 means "retransmit for ever" there, so a WR whose responder went
  * quiet (its QP in ERR, its answers lost) never completes. 0..6 are counted.
  */
-static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
+static inline void frmr_qp_connect(struct ibv_qp *qp, __u32 dest_qpn,
 				   const union ibv_gid *gid, int gid_index,
 				   int access, int timeout, int retry_cnt)
 {
@@ -107,7 +159,7 @@ static inline void frmr_qp_connect(struct ibv_qp *qp, uint32_t dest_qpn,
  * frmr_qp_connect() with remote writes and reads allowed, a 67 ms timeout
  * and retry_cnt 7 (no limit on rxe).
  */
-static inline void frmr_qp_to_rts(struct ibv_qp *qp, uint32_t dest_qpn,
+static inline void frmr_qp_to_rts(struct ibv_qp *qp, __u32 dest_qpn,
 				  const union ibv_gid *gid, int gid_index)
 {
 	frmr_qp_connect(qp, dest_qpn, gid, gid_index,
@@ -202,6 +254,76 @@ static inline struct ibv_wc frmr_wait_wc(struct ibv_cq *cq)
 	if (!frmr_poll_wc(cq, 20, &wc))
 		die("no completion within 20 s\n");
 	return wc;
+}
+
+/*
+ * Two RC QPs of one device connected to each other (loopback), on one PD and
+ * one CQ.
+ */
+struct frmr_loopback {
+	struct ibv_context *ctx;
+	struct ibv_pd *pd;
+	struct ibv_cq *cq;
+	struct ibv_qp *qp[2];
+	union ibv_gid gid;
+};
+
+/*
+ * Open @dev and set up @lb on it: a PD, a CQ of 16 entries and the two QPs
+ * in RTS (frmr_qp_to_rts()), addressed by the GID at @gid_index of port 1.
+ * Dies when any of it fails.
+ */
+static inline void frmr_loopback_pair(struct frmr_loopback *lb,
+				      const char *dev, int gid_index)
+{
+	lb->ctx = frmr_open_device(dev);
+	if (ibv_query_gid(lb->ctx, 1, gid_index, &lb->gid))
+		die("query_gid %s %d\n", dev, gid_index);
+	lb->pd = ibv_alloc_pd(lb->ctx);
+	lb->cq = ibv_create_cq(lb->ctx, 16, NULL, NULL, 0);
+	if (!lb->pd || !lb->cq)
+		die("pd/cq\n");
+	lb->qp[0] = frmr_rc_qp(lb->pd, lb->cq);
+	lb->qp[1] = frmr_rc_qp(lb->pd, lb->cq);
+	if (!lb->qp[0] || !lb->qp[1])
+		die("create_qp: %s\n", strerror(errno));
+	frmr_qp_to_rts(lb->qp[0], lb->qp[1]->qp_num, &lb->gid, gid_index);
+	frmr_qp_to_rts(lb->qp[1], lb->qp[0]->qp_num, &lb->gid, gid_index);
+}
+
+/*
+ * One signalled RDMA @op (READ or WRITE) of @len bytes between @local and
+ * @raddr under @rkey, posted on @lb's first QP; returns its completion status.
+ */
+static inline enum ibv_wc_status frmr_loopback_rdma(struct frmr_loopback *lb,
+						    enum ibv_wr_opcode op,
+						    struct ibv_mr *local,
+						    __u64 raddr, __u32 rkey,
+						    __u32 len)
+{
+	struct ibv_sge sge = {
+		.addr = (uintptr_t)local->addr, .length = len,
+		.lkey = local->lkey,
+	};
+	struct ibv_send_wr wr = {
+		.wr_id = 1, .sg_list = &sge, .num_sge = 1,
+		.opcode = op, .send_flags = IBV_SEND_SIGNALED,
+		.wr.rdma = { .remote_addr = raddr, .rkey = rkey },
+	}, *bad;
+
+	if (ibv_post_send(lb->qp[0], &wr, &bad))
+		die("post_send: %s\n", strerror(errno));
+	return frmr_wait_wc(lb->cq).status;
+}
+
+/* Free what frmr_loopback_pair() set up. */
+static inline void frmr_loopback_close(struct frmr_loopback *lb)
+{
+	ibv_destroy_qp(lb->qp[0]);
+	ibv_destroy_qp(lb->qp[1]);
+	ibv_destroy_cq(lb->cq);
+	ibv_dealloc_pd(lb->pd);
+	ibv_close_device(lb->ctx);
 }
 
 #endif /* FRMR_VERBS_H */

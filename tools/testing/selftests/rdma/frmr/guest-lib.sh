@@ -11,7 +11,13 @@ FRMR_BIN=$FRMR_OUT/bin
 RDMA=${RDMA:-$FRMR_BIN/rdma}
 [ -x "$RDMA" ] || RDMA=$(command -v rdma)
 export FRMR_REPO FRMR_SELFTEST FRMR_OUT FRMR_BIN RDMA vmout vmkind vmscenario
-export FRMR_MODS_CORE="ib_core ib_uverbs ib_umad ib_cm iw_cm rdma_cm rdma_ucm"
+# The modules we build (scripts/rdma-modules.list) and build_id, from the host's repository.
+. "$FRMR_REPO/scripts/rdma-modules.sh"
+export RDMA_MODULES_LIST
+# The ib_core family, and the stack a guest loads: the family and rdma_rxe (no mlx5 hardware).
+FRMR_MODS_CORE=$(rdma_modules drivers/infiniband/core)
+FRMR_MODS_STACK=$(rdma_modules drivers/infiniband/core drivers/infiniband/sw/rxe)
+export FRMR_MODS_CORE FRMR_MODS_STACK
 # Step and server timeouts are hang guards, written as about twice a step's duration on an idle
 # machine. CI has run the same guests 2.5x slower than that (a busy host: every guest CPU is a
 # host thread), and a timeout must not turn a slow pass into a failure: each one is multiplied
@@ -89,11 +95,11 @@ load_modules() {
 	modprobe -a udp_tunnel ip6_udp_tunnel configfs || return 1
 	if [ "$vmkind" = stock ]; then
 		local m
-		for m in ib_core ib_uverbs ib_umad rdma_rxe ib_cm iw_cm rdma_cm rdma_ucm; do
+		for m in $FRMR_MODS_STACK; do
 			insmod "$FRMR_OUT/modules/$m.ko" || return 1
 		done
 	else
-		modprobe -a $FRMR_MODS_CORE rdma_rxe || return 1
+		modprobe -a $FRMR_MODS_STACK || return 1
 	fi
 	check_build_ids
 }
@@ -102,13 +108,13 @@ load_modules() {
 # build-id of the file we built.
 check_build_ids() {
 	local m id want bad=0
-	for m in $FRMR_MODS_CORE rdma_rxe; do
+	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
-		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		id=$(build_id $m)
 		if [ "$vmkind" = stock ]; then
 			want=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids")
 		else
-			want=$(readelf -n "$(modinfo -F filename $m)" | awk '/Build ID/{print $3}')
+			want=$(build_id "$(modinfo -F filename $m)")
 		fi
 		if [ -z "$want" ] || [ "$id" != "$want" ]; then
 			echo "$m: loaded build-id $id is not ours ($want)"; bad=1
@@ -123,22 +129,21 @@ check_build_ids() {
 # stack) and prove it: each loaded module's GNU build-id equals that of the in-box file and
 # differs from ours.
 load_inbox_modules() {
-	modprobe -a udp_tunnel ip6_udp_tunnel configfs $FRMR_MODS_CORE rdma_rxe || return 1
+	modprobe -a udp_tunnel ip6_udp_tunnel configfs $FRMR_MODS_STACK || return 1
 	check_inbox_build_ids
 }
 
 check_inbox_build_ids() {
 	local m f id inbox ours bad=0
-	for m in $FRMR_MODS_CORE rdma_rxe; do
+	for m in $FRMR_MODS_STACK; do
 		[ -e /sys/module/$m ] || { echo "$m not loaded"; bad=1; continue; }
-		id=$(od -An -tx1 -v /sys/module/$m/notes/.note.gnu.build-id | tr -d ' \n' | tail -c 40)
+		id=$(build_id $m)
 		f=$(modinfo -F filename $m)
 		case "$f" in
-		*/kernel/drivers/infiniband/*.ko.xz) xz -dc "$f" > /tmp/inbox.ko ;;
-		*/kernel/drivers/infiniband/*.ko) cp "$f" /tmp/inbox.ko ;;
+		*/kernel/drivers/infiniband/*.ko.xz | */kernel/drivers/infiniband/*.ko) ;;
 		*) echo "$m: $f is not an in-box module"; bad=1; continue ;;
 		esac
-		inbox=$(readelf -n /tmp/inbox.ko | awk '/Build ID/{print $3}')
+		inbox=$(build_id "$f")
 		ours=$(awk -v m=$m '$1==m{print $2}' "$FRMR_OUT/modules/build-ids" 2>/dev/null)
 		if [ -n "$inbox" ] && [ "$id" = "$inbox" ] && [ "$id" != "$ours" ]; then
 			echo "$m: in-box ($id, $f)"
@@ -146,13 +151,13 @@ check_inbox_build_ids() {
 			echo "$m: loaded build-id $id is not the in-box one ($inbox; ours $ours)"; bad=1
 		fi
 	done
-	rm -f /tmp/inbox.ko
 	return $bad
 }
 
+# Unload the stack, in the reverse of its load order.
 unload_modules() {
 	local m
-	for m in rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+	for m in $(echo $FRMR_MODS_STACK | tr ' ' '\n' | tac); do
 		[ -e /sys/module/$m ] && { rmmod $m || return 1; }
 	done
 	return 0

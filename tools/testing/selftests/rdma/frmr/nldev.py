@@ -23,59 +23,61 @@ import struct
 import sys
 import time
 
-NETLINK_RDMA = 20
+from frmr_pools import COUNTERS, INVARIANT, Fail, check, fmt_key, parse_key, uapi, whole
+
+# Every constant from the uapi headers the modules were built against (frmr_pools.uapi()).
+U = uapi()
+NETLINK_RDMA = U.NETLINK_RDMA
+# The socket level is not in a uapi header (include/linux/socket.h, glibc's bits/socket.h).
 SOL_NETLINK = 270
-NETLINK_EXT_ACK = 11
+NETLINK_EXT_ACK = U.NETLINK_EXT_ACK
 
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
-NLM_F_MULTI = 0x2
-NLM_F_ACK = 0x4
-NLM_F_DUMP = 0x300
-NLM_F_CAPPED = 0x100
-NLM_F_ACK_TLVS = 0x200
-NLMSGERR_ATTR_MSG = 1
-NLMSGERR_ATTR_OFFS = 2
-NLA_F_NESTED = 0x8000
-NLA_TYPE_MASK = 0x3fff
+NLMSG_ERROR = U.NLMSG_ERROR
+NLMSG_DONE = U.NLMSG_DONE
+NLM_F_REQUEST = U.NLM_F_REQUEST
+NLM_F_MULTI = U.NLM_F_MULTI
+NLM_F_ACK = U.NLM_F_ACK
+NLM_F_DUMP = U.NLM_F_DUMP
+NLM_F_CAPPED = U.NLM_F_CAPPED
+NLM_F_ACK_TLVS = U.NLM_F_ACK_TLVS
+NLMSGERR_ATTR_MSG = U.NLMSGERR_ATTR_MSG
+NLMSGERR_ATTR_OFFS = U.NLMSGERR_ATTR_OFFS
+NLA_F_NESTED = U.NLA_F_NESTED
+NLA_TYPE_MASK = U.NLA_TYPE_MASK
 
-RDMA_NL_NLDEV = 5
+RDMA_NL_NLDEV = U.RDMA_NL_NLDEV
 
 # enum rdma_nldev_command
-CMD_GET = 1
-CMD_SYS_SET = 7
-CMD_FRMR_POOLS_GET = 29
-CMD_FRMR_POOLS_SET = 30
+CMD_GET = U.RDMA_NLDEV_CMD_GET
+CMD_SYS_SET = U.RDMA_NLDEV_CMD_SYS_SET
+CMD_FRMR_POOLS_GET = U.RDMA_NLDEV_CMD_FRMR_POOLS_GET
+CMD_FRMR_POOLS_SET = U.RDMA_NLDEV_CMD_FRMR_POOLS_SET
 
 # enum rdma_nldev_attr
-A_PAD = 0
-A_DEV_INDEX = 1
-A_DEV_NAME = 2
-A_DRIVER = 52
-A_DRIVER_STRING = 54
-A_DRIVER_PRINT_TYPE = 55
-A_DRIVER_U32 = 57
-A_DRIVER_U64 = 59
-A_SYS_NETNS_MODE = 66
-A_DRIVER_DETAILS = 97
-A_OPCOUNTER_ENABLED = 104
-A_POOLS = 105
-A_POOL_ENTRY = 106
-A_POOL_KEY = 107
-A_KEY_ATS = 108
-A_KEY_ACCESS_FLAGS = 109
-A_KEY_VENDOR_KEY = 110
-A_KEY_NUM_DMA_BLOCKS = 111
-A_QUEUE_HANDLES = 112
-A_MAX_IN_USE = 113
-A_IN_USE = 114
-A_AGING_PERIOD = 115
-A_PINNED_HANDLES = 116
-A_KEY_KERNEL_VENDOR_KEY = 117
-
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
-            "reclaimed", "over_limit", "mem_bytes")
+A_PAD = U.RDMA_NLDEV_ATTR_PAD
+A_DEV_INDEX = U.RDMA_NLDEV_ATTR_DEV_INDEX
+A_DEV_NAME = U.RDMA_NLDEV_ATTR_DEV_NAME
+A_DRIVER = U.RDMA_NLDEV_ATTR_DRIVER
+A_DRIVER_STRING = U.RDMA_NLDEV_ATTR_DRIVER_STRING
+A_DRIVER_PRINT_TYPE = U.RDMA_NLDEV_ATTR_DRIVER_PRINT_TYPE
+A_DRIVER_U32 = U.RDMA_NLDEV_ATTR_DRIVER_U32
+A_DRIVER_U64 = U.RDMA_NLDEV_ATTR_DRIVER_U64
+A_SYS_NETNS_MODE = U.RDMA_NLDEV_SYS_ATTR_NETNS_MODE
+A_DRIVER_DETAILS = U.RDMA_NLDEV_ATTR_DRIVER_DETAILS
+A_OPCOUNTER_ENABLED = U.RDMA_NLDEV_ATTR_STAT_OPCOUNTER_ENABLED
+A_POOLS = U.RDMA_NLDEV_ATTR_FRMR_POOLS
+A_POOL_ENTRY = U.RDMA_NLDEV_ATTR_FRMR_POOL_ENTRY
+A_POOL_KEY = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY
+A_KEY_ATS = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY_ATS
+A_KEY_ACCESS_FLAGS = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY_ACCESS_FLAGS
+A_KEY_VENDOR_KEY = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY_VENDOR_KEY
+A_KEY_NUM_DMA_BLOCKS = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY_NUM_DMA_BLOCKS
+A_QUEUE_HANDLES = U.RDMA_NLDEV_ATTR_FRMR_POOL_QUEUE_HANDLES
+A_MAX_IN_USE = U.RDMA_NLDEV_ATTR_FRMR_POOL_MAX_IN_USE
+A_IN_USE = U.RDMA_NLDEV_ATTR_FRMR_POOL_IN_USE
+A_AGING_PERIOD = U.RDMA_NLDEV_ATTR_FRMR_POOLS_AGING_PERIOD
+A_PINNED_HANDLES = U.RDMA_NLDEV_ATTR_FRMR_POOL_PINNED_HANDLES
+A_KEY_KERNEL_VENDOR_KEY = U.RDMA_NLDEV_ATTR_FRMR_POOL_KEY_KERNEL_VENDOR_KEY
 
 
 def nltype(op):
@@ -335,16 +337,11 @@ def sort_key(k):
     return (kvk, vk, ats, af, ndb)
 
 
-def fmt_key(k):
-    return "%x:%x:%x:%x" % (k[0], k[1], k[2], k[3])
-
-
 def parse_key_arg(s):
-    f = s.split(":")
-    if len(f) != 4:
-        raise SystemExit("key is VENDOR_KEY:NUM_DMA_BLOCKS:ACCESS_FLAGS:ATS")
-    vk, ndb, af, ats = (int(x, 16) for x in f)
-    return (vk, ndb, af, ats)
+    try:
+        return parse_key(s)
+    except ValueError as e:
+        raise SystemExit(str(e))
 
 
 def show(nl, name, details=False):
@@ -366,16 +363,6 @@ def show(nl, name, details=False):
 
 # ---------------------------------------------------------------------------
 # Tests.
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("  ok: " + what)
-
 
 def expect_err(fn, want, what):
     """fn() must fail with errno want and an extack message (unless want is
@@ -595,10 +582,7 @@ def test_details(nl, name, need_kernel="0"):
     check([p["key"] for p in det if not p["key"][4]] == [p["key"] for p in plain],
           "the user pools are the same with and without details")
     for p in det:
-        c = p["counters"]
-        check(c["created"] - c["destroyed"] - c["dropped"] == p["queue"] + p["in_use"],
-              "%s: created - destroyed - dropped == queue + in_use (%r)" %
-              (fmt_key(p["key"]), c))
+        check(whole(p), "%s: %s (%r)" % (fmt_key(p["key"]), INVARIANT, p["counters"]))
 
 
 def test_roundtrip(nl, name):

@@ -13,16 +13,7 @@ NVMET_CFG=/sys/kernel/config/nvmet
 export NVME_NQN NVME_HOSTNQN NVMET_CFG	# steps run in child shells
 
 # "hits misses in_use queue" summed over the kernel pools of DEV (which only -dd shows).
-kpools_sum() { # dev
-	pools_json "$1" | python3 -c '
-import json, sys
-h = m = u = q = 0
-for p in json.load(sys.stdin):
-    if int(p.get("kernel_vendor_key", 0)):
-        h += int(p["drv_hits"]); m += int(p["drv_misses"])
-        u += int(p["in_use"]); q += int(p["queue"])
-print(h, m, u, q)'
-}
+kpools_sum() { pools_json "$1" | pools_py kernel-sum; } # dev
 
 nvmet_setup() { # ip
 	# guest-run.sh mounts configfs before the configfs module is loaded
@@ -91,33 +82,11 @@ nvme_rounds() { # ip first last
 nvme_hit_rate() { # dev rounds h1 m1
 	pools_show "$1" -dd
 	pools_json "$1" > /tmp/kpools.json || return 1
-	python3 - /tmp/kpools.json "$2" "$3" "$4" <<'EOF'
-import json, sys
-pools = json.load(open(sys.argv[1]))
-rounds, h1, m1 = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-kern = [p for p in pools if int(p.get("kernel_vendor_key", 0))]
-h = sum(int(p["drv_hits"]) for p in kern) - h1
-m = sum(int(p["drv_misses"]) for p in kern) - m1
-print(f"round 1: {m1} misses, {h1} hits; rounds 2-{rounds}: {h} hits, {m} misses, "
-      f"{100.0 * h / max(h + m, 1):.2f}% hits")
-assert m1 > 0, "round 1 made no kernel pool miss: nvme-rdma did not use the pools"
-assert h + m > 0 and h >= 0.95 * (h + m), "hit rate below 95%"
-for p in pools:
-    assert int(p["in_use"]) == 0, f"pool {p['key']}: {p['in_use']} handles still in use"
-    made = int(p["drv_created"]) - int(p["drv_destroyed"]) - int(p["drv_dropped"])
-    assert made == int(p["queue"]) + int(p["in_use"]), f"pool {p['key']}: counters inconsistent"
-EOF
+	pools_py hit-rate "$2" "$3" "$4" < /tmp/kpools.json
 }
 
 # "index key-byte" of every nvme-rdma MR on DEV (rxe: lkey == rkey == index << 8 | byte).
-nvme_mr_keys() { # dev
-	$RDMA -j resource show mr dev "$1" | python3 -c '
-import json, sys
-for m in json.load(sys.stdin):
-    if "nvme_rdma" in str(m.get("comm", "")):
-        k = int(str(m["rkey"]), 16)
-        print(k >> 8, k & 0xff)'
-}
+nvme_mr_keys() { $RDMA -j resource show mr dev "$1" | pools_py mr-keys nvme_rdma; } # dev
 # A kernel MEM_REG MR's key byte belongs to the ULP, so rxe only promises that a reused
 # handle starts with a byte other than the one its previous owner left. Snapshot the keys
 # of nvme-rdma's MRs after I/O, disconnect (every handle goes back), reconnect (the same
@@ -127,31 +96,14 @@ nvme_kernel_key_changes() { # dev ip
 		nvme disconnect -n $NVME_NQN || return 1
 	nvme_connect "$2" && nvme_mr_keys "$1" > /tmp/keys.pop &&
 		nvme disconnect -n $NVME_NQN || return 1
-	python3 - <<'PY'
-push = dict(l.split() for l in open("/tmp/keys.push"))
-pop = dict(l.split() for l in open("/tmp/keys.pop"))
-both = set(push) & set(pop)
-same = sorted(int(i) for i in both if push[i] == pop[i])
-print(f"{len(push)} MRs before the disconnect, {len(pop)} after the reconnect, "
-      f"{len(both)} indexes reused, {len(same)} of them with the previous key byte")
-assert push and len(both) >= 0.95 * len(push), "the pools did not hand the indexes back"
-assert not same, f"reused with the previous owner's key byte: indexes {same[:10]}"
-PY
+	pools_py key-bytes-changed /tmp/keys.push /tmp/keys.pop
 }
 
 # Kernel pools appear only with -dd: -d shows exactly the other pools.
 nvme_kpools_hidden() { # dev
 	$RDMA -j -d resource show frmr_pools dev "$1" > /tmp/d.json &&
 		pools_json "$1" > /tmp/dd.json || return 1
-	python3 - <<'EOF'
-import json
-d, dd = json.load(open("/tmp/d.json")), json.load(open("/tmp/dd.json"))
-kern = [p for p in dd if int(p.get("kernel_vendor_key", 0))]
-print(f"-d: {len(d)} pools; -dd: {len(dd)} pools, {len(kern)} kernel-only")
-assert kern, "no kernel pool to hide"
-assert not any(int(p.get("kernel_vendor_key", 0)) for p in d), "-d shows a kernel pool"
-assert len(d) == len(dd) - len(kern), "-d hides more than the kernel pools"
-EOF
+	pools_py kernel-hidden /tmp/d.json /tmp/dd.json
 }
 
 # Kernel and user MRs never share a handle (Documentation/infiniband/rxe_frmr_pools.rst).

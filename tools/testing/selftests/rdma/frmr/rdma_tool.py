@@ -26,25 +26,13 @@ import subprocess
 import sys
 import time
 
+from frmr_pools import COUNTERS, INVARIANT, KEY_RE, Fail, check, parse_key, whole
+
 RDMA = os.environ.get("RDMA", "rdma")
 NOBODY = os.environ.get("NOBODY", "setpriv --reuid=65534 --regid=65534 --clear-groups "
                         "--inh-caps=-all --bounding-set=-all").split()
-COUNTERS = ("hits", "misses", "created", "destroyed", "dropped", "aged",
-            "reclaimed", "over_limit", "mem_bytes")
 BASE_KEYS = ["ifindex", "ifname", "key", "queue", "in_use", "max_in_use", "pinned"]
 DETAIL_KEYS = ["ats", "access_flags", "vendor_key", "num_dma_blocks"]
-HEX = "[0-9a-f]+"
-KEY_RE = "(%s):(%s):(%s):([01])" % (HEX, HEX, HEX)
-
-
-class Fail(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Fail(what)
-    print("  ok: " + what)
 
 
 def tool(*args, prefix=()):
@@ -101,10 +89,10 @@ def snapshot(dev):
 
 
 def key_fields(key):
-    m = re.fullmatch(KEY_RE, key)
-    if not m:
-        raise Fail("key %r is not VENDOR_KEY:NUM_DMA_BLOCKS:ACCESS_FLAGS:ATS in hex" % key)
-    return tuple(int(x, 16) for x in m.groups())
+    try:
+        return parse_key(key)
+    except ValueError as e:
+        raise Fail(str(e)) from None
 
 
 def line_re(dev, details, driver):
@@ -248,9 +236,7 @@ def test_format(dev):
         vk, ndb, af, ats = key_fields(p["key"])
         check((p["vendor_key"], p["num_dma_blocks"], p["access_flags"], p["ats"]) ==
               (vk, ndb, af, ats), "JSON fields of %s are its key" % p["key"])
-        c = {k[4:]: v for k, v in p.items() if k.startswith("drv_")}
-        check(c["created"] - c["destroyed"] - c["dropped"] == p["queue"] + p["in_use"],
-              "%s: created - destroyed - dropped == queue + in_use" % p["key"])
+        check(whole(p), "%s: %s" % (p["key"], INVARIANT))
         check(p["max_in_use"] >= p["in_use"], "%s: max_in_use >= in_use" % p["key"])
 
 
@@ -466,7 +452,6 @@ def test_kernel(dev, n):
     check(rc != 0 and "Invalid pool key" in err, "a key with the kernel vendor key: %r" %
           err.strip())
     # The syntax has no field for it; the kernel refuses that pool's exact key.
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import nldev
     nl = nldev.Nldev()
     before = snapshot(dev)

@@ -15,6 +15,8 @@ NLDEV="python3 $FRMR_SELFTEST/nldev.py"
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --bounding-set=-all"
 export NLDEV NOBODY
 
+. "$FRMR_SELFTEST/frmr-pools-lib.sh"
+
 step load-our-modules 120 load_modules
 step netdev 20 netdev_dummy dum0 10.10.0.1/24
 step rxe-add 30 $RDMA link add rxe0 type rxe netdev dum0
@@ -110,11 +112,7 @@ kmr_unload() {
 	rmmod frmr_kmr || return 1
 	dmesg | grep -q "frmr_kmr: rxe0: $KMR_N MRs freed" || return 1
 	# The kernel-only pool got its handles back: in_use 0, queue >= KMR_N.
-	$RDMA -j -dd resource show frmr_pools dev rxe0 | python3 -c '
-import json, sys
-k = [p for p in json.load(sys.stdin) if p.get("kernel_vendor_key")]
-print(k)
-sys.exit(not (len(k) == 1 and k[0]["in_use"] == 0 and k[0]["queue"] >= int(sys.argv[1])))' $KMR_N
+	pools_json rxe0 | pools_py kernel-pool-back $KMR_N
 }
 step kmr-unload 30 kmr_unload
 step tool-restore-aging 10 $RDMA resource set frmr_pools dev rxe0 aging 60
@@ -124,5 +122,4 @@ step big-dump-aging 300 $NLDEV test big rxe0
 step rxe-delete 30 $RDMA link delete rxe0
 step unload-stack 60 unload_modules
 # frmr_kmr's kernel-only pool and rxe0's pools went with the device: no handle left behind.
-. "$FRMR_SELFTEST/frmr-pools-lib.sh"
 step no-pool-leak-reports 10 no_pool_leak_reports

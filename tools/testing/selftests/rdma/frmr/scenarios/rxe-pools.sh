@@ -61,13 +61,7 @@ traffic_pools() {
 	local d
 	for d in rxe0 rxe1; do
 		pools_show $d -d
-		pools_json $d | python3 -c '
-import json, sys
-pools = json.load(sys.stdin)
-assert pools, "no pools"
-assert all(int(p["in_use"]) == 0 for p in pools), "handles still in use"
-assert sum(int(p.get("drv_hits", 0)) for p in pools) > 0, "no hits"
-print(len(pools), "pools, all idle, with hits")' || return 1
+		pools_json $d | pools_py idle-with-hits || return 1
 	done
 }
 pstep pools-after-traffic 20 traffic_pools
@@ -76,28 +70,7 @@ within() { awk -v t="$1" -v m="$2" 'BEGIN { exit !(t >= 0 && t <= m) }'; } # t m
 # Run `rdma ARGS...`, then poll the user pool of BLOCKS on DEV (at most LIMIT s) until it holds
 # queue + in_use >= pinned. Prints the start time (seconds after the command) of the last dump
 # that still saw it short, -1 if the floor never came back (see aging_watch below).
-floor_watch() { # dev blocks limit rdma-args...
-	python3 - "$RDMA" "$@" <<'PY'
-import json, subprocess, sys, time
-rdma, dev, blocks, limit, cmd = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
-    float(sys.argv[4]), sys.argv[5:]
-subprocess.run([rdma] + cmd, check=True)
-t0 = time.monotonic()
-short = 0.0
-while time.monotonic() - t0 < limit:
-    ts = time.monotonic() - t0
-    out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
-                         check=True, capture_output=True, text=True).stdout
-    p = [p for p in json.loads(out) if int(p["num_dma_blocks"]) == blocks and
-         not int(p.get("kernel_vendor_key", 0))]
-    if p and int(p[0]["queue"]) + int(p[0]["in_use"]) >= int(p[0]["pinned"]):
-        print(f"{short:.1f}")
-        sys.exit(0)
-    short = ts
-    time.sleep(0.2)
-print("-1")
-PY
-}
+floor_watch() { pools_py floor-watch "$RDMA" "$@"; } # dev blocks limit rdma-args...
 
 # --- memory windows -----------------------------------------------------------------------
 # An MR with a window bound cannot be deregistered, and its handle must not go back to the
@@ -212,44 +185,14 @@ fi
 # left empty and unused is freed at its second idle tick; the pinned pool keeps 3 handles.
 # One python process runs the set command, starts the clock and polls the pools (a shell
 # loop started python and rdma twice per poll, several seconds under TCG on a busy host).
-queued_unpinned() { # dev -> handles queued beyond what pinning keeps
-	pools_json "$1" | python3 -c '
-import json, sys
-print(sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in json.load(sys.stdin)))'
-}
+queued_unpinned() { pools_json "$1" | pools_py queued-unpinned; } # dev -> handles queued beyond what pinning keeps
 # Run `rdma ARGS...`, then poll DEV until it has NPOOLS pools (at most LIMIT s). Prints, for
 # the unpinned queued handles and for the extra pools, the start time (seconds after the
 # command) of the last dump that still saw them (-1: never seen gone). A dump takes 1-3 s
 # under TCG on a busy host and reads the pools somewhere inside that time, so only a dump
 # that started after the bound and still saw them proves aging late; timing the dump's end
 # would blame aging for a slow dump.
-aging_watch() { # dev npools limit rdma-args...
-	python3 - "$RDMA" "$@" <<'PY'
-import json, subprocess, sys, time
-rdma, dev, cmd = sys.argv[1], sys.argv[2], sys.argv[5:]
-npools, limit = int(sys.argv[3]), float(sys.argv[4])
-subprocess.run([rdma] + cmd, check=True)
-t0 = time.monotonic()
-drained = gone = -1.0
-seen_queued = seen_pools = 0.0
-while time.monotonic() - t0 < limit:
-    ts = time.monotonic() - t0
-    out = subprocess.run([rdma, "-j", "-dd", "resource", "show", "frmr_pools", "dev", dev],
-                         check=True, capture_output=True, text=True).stdout
-    pools = json.loads(out)
-    if drained < 0:
-        if sum(max(0, int(p["queue"]) - int(p["pinned"])) for p in pools) == 0:
-            drained = seen_queued
-        else:
-            seen_queued = ts
-    if len(pools) == npools:
-        gone = seen_pools
-        break
-    seen_pools = ts
-    time.sleep(0.2)
-print(f"{drained:.1f} {gone:.1f}")
-PY
-}
+aging_watch() { pools_py aging-watch "$RDMA" "$@"; } # dev npools limit rdma-args...
 aging() {
 	local period=2 drained gone
 	$RDMA resource set frmr_pools dev rxe3 pinned 0:4:0:0 3 || return 1
