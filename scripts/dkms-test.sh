@@ -81,7 +81,7 @@ build_and_refusals() {
 	log "dkms build for $KVER: rc=$rc in $(( $(now) - t0 ))s (logs: $T/dkms-build.log, $T/make-$KVER.log)"
 	tap "dkms-build-$KVER" $rc "$(tail -3 "$T/dkms-build.log" | tr '\n' ' ')"
 	n=$(ls "$DK/frmr-pools/$ver/$KVER/x86_64/module/" 2>/dev/null | wc -l)
-	[ "$n" -eq 9 ]; tap "dkms-build-9-modules" $? "$n modules"
+	[ "$n" -eq "$(rdma_modules | wc -w)" ]; tap "dkms-build-9-modules" $? "$n modules"
 	grep -q 'export CRCs match' "$T/make-$KVER.log" && grep -q 'stock CRCs kept' "$T/make-$KVER.log"
 	tap "dkms-build-abi-checks-ran" $?
 
@@ -154,7 +154,7 @@ build_upload() {
 		tap "upload-$UK-other-abi-refused" $? "rc=$rc, log: $T/dkms-build-$UK.log"
 		return
 	fi
-	[ $rc -eq 0 ] && [ "$(ls "$DK/frmr-pools/$ver/$UK/x86_64/module/" | wc -l)" -eq 9 ] &&
+	[ $rc -eq 0 ] && [ "$(ls "$DK/frmr-pools/$ver/$UK/x86_64/module/" | wc -l)" -eq "$(rdma_modules | wc -w)" ] &&
 		grep -q 'export CRCs match' "$T/make-$UK.log" && grep -q 'stock CRCs kept' "$T/make-$UK.log"
 	rc=$?
 	tap "upload-$UK-dkms-build-9-modules" $rc "log: $T/dkms-build-$UK.log"
@@ -162,7 +162,7 @@ build_upload() {
 }
 
 if [ -n "$reuse" ] && [ -f "$D/version" ] &&
-   [ "$(ls "$DK/frmr-pools/$(cat "$D/version")/$KVER/x86_64/module/" 2>/dev/null | wc -l)" -eq 9 ]; then
+   [ "$(ls "$DK/frmr-pools/$(cat "$D/version")/$KVER/x86_64/module/" 2>/dev/null | wc -l)" -eq "$(rdma_modules | wc -w)" ]; then
 	ver=$(cat "$D/version")
 	log "reusing frmr-pools $ver and its dkms build in $DK"
 else

@@ -8,21 +8,9 @@ export K=$(uname -r)
 export DEB_DKMS=$FRMR_OUT/dkms/frmr-pools-dkms_${DKV}_all.deb
 export DEB_RDMA=$FRMR_OUT/dkms/frmr-pools-rdma_${DKV}_amd64.deb
 export PREBUILT=$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$K
-export OURS="$FRMR_MODS_CORE rdma_rxe mlx5_ib"
+export OURS=$(rdma_modules)
 export IMP=$vmout/importers.txt
 export TOOL=/usr/bin/rdma-frmr
-
-file_build_id() { # module file (.ko, .ko.xz, .ko.zst)
-	local t=/tmp/bid.$$.ko
-	case "$1" in
-	*.xz) xz -dc "$1" > "$t" ;;
-	*.zst) zstd -qdc "$1" > "$t" ;;
-	*) cp "$1" "$t" ;;
-	esac
-	readelf -n "$t" | awk '/Build ID/{print $3}'
-	rm -f "$t"
-}
-loaded_build_id() { od -An -tx1 -v "/sys/module/$1/notes/.note.gnu.build-id" | tr -d ' \n' | tail -c 40; }
 
 # Loaded modules are the ones modinfo resolves to (ours: under updates/dkms, version $DKV and
 # the build-id of the host's dkms build; stock: under kernel/, no version).
@@ -30,15 +18,15 @@ check_loaded() { # ours|stock module...
 	local want=$1 m f id bad=0; shift
 	for m in "$@"; do
 		[ -e "/sys/module/$m" ] || { echo "$m: not loaded"; bad=1; continue; }
-		f=$(modinfo -F filename "$m"); id=$(loaded_build_id "$m")
-		if [ "$id" != "$(file_build_id "$f")" ]; then
+		f=$(modinfo -F filename "$m"); id=$(build_id "$m")
+		if [ "$id" != "$(build_id "$f")" ]; then
 			echo "$m: loaded build-id $id is not that of $f"; bad=1; continue
 		fi
 		if [ "$want" = ours ]; then
 			case "$f" in */updates/dkms/*) ;; *) echo "$m: $f is not under updates/dkms"; bad=1; continue ;; esac
 			[ "$(cat "/sys/module/$m/version" 2>/dev/null)" = "$DKV" ] ||
 				{ echo "$m: version '$(cat "/sys/module/$m/version" 2>/dev/null)' is not $DKV"; bad=1; continue; }
-			[ "$id" = "$(file_build_id "$(ls "$PREBUILT"/*/module/"$m".ko*)")" ] ||
+			[ "$id" = "$(build_id "$(ls "$PREBUILT"/*/module/"$m".ko*)")" ] ||
 				{ echo "$m: not the host's dkms build"; bad=1; continue; }
 		else
 			case "$f" in */kernel/*) ;; *) echo "$m: $f is not an in-box module"; bad=1; continue ;; esac
@@ -72,8 +60,7 @@ load_importers() { # label
 unload_all() {
 	local m pass
 	for pass in 1 2 3; do
-		for m in $(awk '{print $1}' "$IMP" | tac) mlx5_ib \
-			 rdma_ucm rdma_cm iw_cm ib_cm rdma_rxe ib_umad ib_uverbs ib_core; do
+		for m in $(awk '{print $1}' "$IMP" | tac) $(rdma_modules | tr ' ' '\n' | tac); do
 			[ -e "/sys/module/$m" ] || continue
 			modprobe -r "$m" 2>/dev/null || rmmod "$m" 2>/dev/null
 		done

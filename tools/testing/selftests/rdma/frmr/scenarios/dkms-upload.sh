@@ -33,10 +33,10 @@ install_as_hooks_left() {
 		depmod -a "$K" &&
 		DEBIAN_FRONTEND=noninteractive dpkg -i "$DEB_RDMA" &&
 		ls -l "/lib/modules/$K/updates/dkms/" &&
-		[ "$(ls "/lib/modules/$K/updates/dkms/" | wc -l)" -eq 9 ]
+		[ "$(ls "/lib/modules/$K/updates/dkms/" | wc -l)" -eq "$(rdma_modules | wc -w)" ]
 }
 step installed-as-the-hooks-left-it 300 install_as_hooks_left || exit 0
-load_ours() { modprobe -a $FRMR_MODS_CORE rdma_rxe mlx5_ib && check_loaded ours $OURS; }
+load_ours() { modprobe -a $(rdma_modules) && check_loaded ours $OURS; }
 step load-ours 300 load_ours
 step mlx5-core-is-stock 30 check_loaded stock mlx5_core
 step rxe-add 60 bash -c "netdev_dummy dum0 10.10.0.1/24 && $TOOL link add rxe0 type rxe netdev dum0 && $TOOL link show"
@@ -51,5 +51,5 @@ step rdma-frmr-shows-rxe0-pools 60 show_pools
 step rxe-delete 60 $TOOL link delete rxe0
 step ours-load-importers 600 load_importers ours
 report_importers ours
-step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
+step stack-still-ours 60 check_loaded ours $FRMR_MODS_STACK
 step ours-unload 300 unload_all

@@ -62,7 +62,7 @@ check_installed() {
 		case "$f" in */updates/dkms/*) ;; *) bad=1 ;; esac
 		[ "$(modinfo -F version "$m")" = "$DKV" ] || bad=1
 	done
-	[ "$(ls "/lib/modules/$K/updates/dkms/" | wc -l)" -eq 9 ] || bad=1
+	[ "$(ls "/lib/modules/$K/updates/dkms/" | wc -l)" -eq "$(rdma_modules | wc -w)" ] || bad=1
 	return $bad
 }
 step modinfo-resolves-ours 60 check_installed
@@ -134,13 +134,13 @@ kernel_hooks_upload() {
 	dkms status -m frmr-pools -v "$DKV" -k "$k" | tee /tmp/st
 	grep -q ': installed' /tmp/st || return 1
 	# What the new kernel will load: ours, the host's build, from updates/dkms.
-	[ "$(ls "/lib/modules/$k/updates/dkms/" | wc -l)" -eq 9 ] || { ls -l "/lib/modules/$k/updates/dkms/"; return 1; }
+	[ "$(ls "/lib/modules/$k/updates/dkms/" | wc -l)" -eq "$(rdma_modules | wc -w)" ] || { ls -l "/lib/modules/$k/updates/dkms/"; return 1; }
 	for m in $OURS; do
 		f=$(modinfo -k "$k" -F filename "$m")
 		echo "$k: $m: $f"
 		case "$f" in "/lib/modules/$k/updates/dkms/"*) ;; *) bad=1; continue ;; esac
 		[ "$(modinfo -k "$k" -F version "$m")" = "$DKV" ] &&
-			[ "$(file_build_id "$f")" = "$(file_build_id "$(ls "$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$k"/*/module/"$m".ko*)")" ] ||
+			[ "$(build_id "$f")" = "$(build_id "$(ls "$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$k"/*/module/"$m".ko*)")" ] ||
 			{ echo "$m: not the host's build for $k"; bad=1; }
 	done
 	return $bad
@@ -158,7 +158,7 @@ relations() {
 	grep -q '^Inst linux-headers-6\.12\.[0-9]*+deb12-amd64 ' /tmp/sim
 }
 step relations-headers-6.12 120 relations
-load_ours() { modprobe -a $FRMR_MODS_CORE rdma_rxe mlx5_ib && check_loaded ours $OURS; }
+load_ours() { modprobe -a $(rdma_modules) && check_loaded ours $OURS; }
 step load-ours 300 load_ours
 step mlx5-core-is-stock 30 check_loaded stock mlx5_core
 step rxe-add 60 bash -c "netdev_dummy dum0 10.10.0.1/24 && $TOOL link add rxe0 type rxe netdev dum0 && $TOOL link show"
@@ -181,7 +181,7 @@ step rdma-frmr-unprivileged-show 60 bash -c "cd / && setpriv --reuid=65534 --reg
 step rxe-delete 60 $TOOL link delete rxe0
 step ours-load-importers 600 load_importers ours
 report_importers ours
-step stack-still-ours 60 check_loaded ours $FRMR_MODS_CORE rdma_rxe
+step stack-still-ours 60 check_loaded ours $FRMR_MODS_STACK
 step ours-unload 300 unload_all
 
 remove_pkgs() {
