@@ -8,7 +8,8 @@
 # scratch git repository whose base holds every touched file at its pristine 6.12 content:
 # an overlay file is copied whole, patches/linux/<path>.patch is applied to the pristine file.
 # Every kernel file of the repository must be carried by exactly one patch.
-# --check then, patch by patch on a scratch tree (pristine include/ and drivers/infiniband),
+# --check then, patch by patch on a scratch tree (pristine include/, drivers/infiniband and
+# Documentation/infiniband),
 # builds the core, rxe and mlx5 out of tree with W=1 (incremental, as make rebuilds only what a
 # patch touched; any warning fails) and runs checkpatch --strict on the patch, where the only
 # findings allowed are the missing Signed-off-by (the sender adds it) and MAINTAINERS (upstream
@@ -105,9 +106,10 @@ log "$(ls "$OUT/series"/*.patch | wc -l) files in $OUT/series (cover letter and 
 
 # Patch by patch: build and checkpatch.
 T=$W/tree
-mkdir -p "$T/drivers"
+mkdir -p "$T/drivers" "$T/Documentation"
 cp -a "$PRISTINE_LINUX/include" "$T/"
 cp -a "$PRISTINE_LINUX/drivers/infiniband" "$T/drivers/"
+cp -a "$PRISTINE_LINUX/Documentation/infiniband" "$T/Documentation/"
 report=$OUT/series/check.txt
 : > "$report"
 bad=0
