@@ -250,7 +250,7 @@ h2_nvme_target_ready() { # target-role status
 h2_nvme_done() { # target-role status timeout
 	local peer
 	peer=$(peer_sync "nvme-$1-done" "$3" "$2") || return 1
-	echo "initiator: $2 / $peer"
+	echo "$ROLE: $2; $PEER_ROLE: $peer"
 	[ "$peer" = ok ] && [ "$2" = ok ]
 }
 h2_nvme() { # target-role rounds
@@ -260,7 +260,7 @@ h2_nvme() { # target-role rounds
 	if [ "$ROLE" = "$t" ]; then
 		step "nvmet-setup-on-$t" 30 nvmet_setup "$MY_IP" || st=fail
 		step "nvme-target-ready-$t" 70 h2_nvme_target_ready "$t" $st
-		step "nvme-initiator-done-$t" $((rounds * 25 + 100)) h2_nvme_done "$t" running \
+		step "nvme-initiator-done-$t" $((rounds * 25 + 100)) h2_nvme_done "$t" $st \
 			$((rounds * 25 + 60))
 		step "nvmet-remove-$t" 30 nvmet_remove
 		return
