@@ -41,6 +41,6 @@ for scen in $SCENS; do
 		grep '^not ok\|# SKIP' "$run/results.tap" 2> /dev/null | sed 's/^/    | /' >&2
 	done
 done
-log "table: $D/table.txt; $(( $(now) - t0 ))s of guests"
+log "table: $D/table.txt; $(( $(now) - t0 ))s in all, waits for the lock included"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
