@@ -4,12 +4,16 @@
 SCRIPTS := scripts
 KIND ?= stock
 SCENARIO ?= rxe-smoke
+A ?= ours
+B ?= stock
+# make vm2 runs wire-short unless SCENARIO is given on the command line
+VM2_SCENARIO := $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),wire-short)
 
 .PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
-	vm bench clean
+	vm vm2 vm2-all bench clean
 
 help: ## this list
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | \
 		awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 run: ## main job: build, boot the guest, bring up rxe, run traffic, show the pools
@@ -62,6 +66,12 @@ bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/benc
 
 vm: ## boot one scenario: make vm KIND=stock|test|upload SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)
+
+vm2: ## two guests on one link: make vm2 A=ours|stock B=ours|stock SCENARIO=name (scenarios2/)
+	$(SCRIPTS)/vm2-run.sh $(A) $(B) $(VM2_SCENARIO)
+
+vm2-all: ## every two-host scenario for ours-stock, stock-ours and ours-ours; a table of results
+	$(SCRIPTS)/vm2-all.sh
 
 clean: ## remove out/ (the caches under /var/cache/frmr stay)
 	rm -rf out

@@ -4,13 +4,16 @@
 #
 # Phases (each timed in $OUT/check/timings.txt): packages, module build + ABI check, rdma tool,
 # test programs, the bench tooling on a recorded sample (not `make bench` itself), test kernel,
-# scenarios on the stock kernel with our modules, scenarios on the test kernel.
-# FRMR_SCENARIOS_STOCK / FRMR_SCENARIOS_TEST override the scenario lists.
+# scenarios on the stock kernel with our modules, the short two-host scenario (two stock-kernel
+# guests on one link, vm2-run.sh) for each pair of stacks in FRMR_VM2_PAIRS, scenarios on the
+# test kernel. FRMR_SCENARIOS_STOCK / FRMR_SCENARIOS_TEST / FRMR_VM2_PAIRS override the lists
+# (`make vm2-all` is the full two-host form).
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 STOCK_SCEN=${FRMR_SCENARIOS_STOCK:-"rxe-smoke rxe-pools frmr-netlink rxe-nvme rxe-lossy rxe-memory"}
 TEST_SCEN=${FRMR_SCENARIOS_TEST:-"kunit rxe-pools-short"}
+VM2_PAIRS=${FRMR_VM2_PAIRS:-"ours-stock ours-ours"}
 D=$OUT/check
 rm -rf "$D"; mkdir -p "$D"
 : > "$D/results.tap"; : > "$D/timings.txt"
@@ -81,6 +84,30 @@ scenario() { # kind name timeout
 	fi
 }
 
+# Two guests, one link: stacks a and b (ours|stock), one two-host scenario.
+scenario2() { # a b name timeout
+	local t0 run p f id=vm2-$1-$2
+	t0=$(now)
+	echo "=== two hosts: $3, a $1, b $2" >&2
+	rm -f "$OUT/runs/last-$id-$3"
+	"$REPO/scripts/vm2-run.sh" "$1" "$2" "$3" "$4" > "$D/scenario-$id-$3.log" 2>&1
+	run=$(readlink -f "$OUT/runs/last-$id-$3")
+	echo "scenario-$id-$3 $(( $(now) - t0 ))s" >> "$D/timings.txt"
+	if [ -f "$run/counts" ]; then
+		read -r p f < "$run/counts"
+		sed "s/^\(not ok\|ok\)/\1 $id:$3:/" "$run/results.tap" >> "$D/results.tap"
+		passed=$((passed + p)); failed=$((failed + f))
+		echo "    $p passed, $f failed ($(( $(now) - t0 ))s), logs: $run" >&2
+		grep '^not ok\|# SKIP' "$run/results.tap" | sed 's/^/    | /' >&2
+		explain_run "$run/a" >&2
+		explain_run "$run/b" >&2
+	else
+		failed=$((failed + 1)); echo "not ok - $id:$3 (no result)" >> "$D/results.tap"
+		echo "    FAILED: no result; log: $D/scenario-$id-$3.log" >&2
+		tail -5 "$D/scenario-$id-$3.log" | sed 's/^/    | /' >&2
+	fi
+}
+
 phase packages "$REPO/scripts/install-deps.sh" || { echo "$passed passed, $((failed)) failed"; exit 1; }
 phase modules "$REPO/scripts/build-modules.sh"
 mods=$?
@@ -90,6 +117,7 @@ phase bench-selftest "$REPO/scripts/bench-selftest.sh"
 phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done
+	for p in $VM2_PAIRS; do scenario2 "${p%-*}" "${p#*-}" wire-short 900; done
 fi
 if [ $mods -eq 0 ] && [ "${FRMR_SKIP_DKMS:-0}" != 1 ]; then
 	phase dkms "$REPO/scripts/dkms-test.sh" ||

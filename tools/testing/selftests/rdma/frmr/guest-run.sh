@@ -1,7 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # guest-run.sh - PID 1 in the guest: set up the system, run one scenario, save logs, power off.
-# Environment (from the kernel command line via the initramfs): vmout, vmscenario, vmkind.
+# Environment (from the kernel command line via the initramfs): vmout, vmscenario, vmkind;
+# a guest of a two-host run (vm2-run.sh) also has vmrole (a|b), vmstack and vmpeerstack
+# (ours|stock) and runs scenarios2/<vmscenario>.sh after host2-lib.sh.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C LC_ALL=C
 mount -t tmpfs tmpfs /tmp
@@ -15,19 +17,25 @@ mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t configfs configfs /sys/kernel/config 2>/dev/null
-hostname frmr-guest
+hostname frmr-guest${vmrole:+-$vmrole}
 ip link set lo up
 echo 1 > /proc/sys/kernel/sysrq
 ulimit -l unlimited
 # A scenario must never hold the guest forever: the host's timeout is the backstop.
-echo "guest: kernel $(uname -r), scenario $vmscenario ($vmkind)" | tee "$vmout/guest.log"
+echo "guest: kernel $(uname -r), scenario $vmscenario ($vmkind${vmrole:+, role $vmrole, $vmstack stack})" |
+	tee "$vmout/guest.log"
 echo "$(date +%s)" > "$vmout/start"
 (
 	cd "$(dirname "$0")" || exit 1
+	scen=./scenarios/$vmscenario.sh
+	[ -n "${vmrole:-}" ] && scen=./scenarios2/$vmscenario.sh
 	# A broken library or scenario must fail the run, not pass with no steps.
-	bash -n ./guest-lib.sh && bash -n "./scenarios/$vmscenario.sh" || exit 90
+	bash -n ./guest-lib.sh && bash -n ./host2-lib.sh && bash -n "$scen" || exit 90
 	. ./guest-lib.sh || exit 91
-	. "./scenarios/$vmscenario.sh"
+	if [ -n "${vmrole:-}" ]; then
+		. ./host2-lib.sh || exit 91
+	fi
+	. "$scen"
 	exit 0
 ) >> "$vmout/guest.log" 2>&1
 echo "guest: scenario exited with $?" >> "$vmout/guest.log"
