@@ -10,28 +10,6 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-BENCH_SRC=$REPO/tools/testing/selftests/rdma/frmr/bench
-KO=$OUT/bench-modules
-
-# Out-of-tree build of one benchmark module in a copy of its source (the repository stays
-# clean): verbs against the stock headers and symbols, pools against our prepared tree.
-build_bench_module() { # verbs|pools
-	local dir=$KO/build-$1 args=()
-	rm -rf "$dir"; mkdir -p "$dir"
-	cp "$BENCH_SRC"/Kbuild "$BENCH_SRC"/*.[ch] "$dir"/
-	if [ "$1" = pools ]; then
-		args=(FRMR_BENCH_POOLS=1
-		      NOSTDINC_FLAGS="-nostdinc -I$TREE_LINUX/include -I$TREE_LINUX/include/uapi"
-		      KBUILD_EXTRA_SYMBOLS="$TREE_LINUX/drivers/infiniband/core/Module.symvers")
-	fi
-	with_lock make -C "$KHDR" M="$dir" W=1 "${args[@]}" modules > "$dir/build.log" 2>&1 ||
-		{ tail -20 "$dir/build.log" >&2; die "build of frmr_bench_$1 failed"; }
-	if grep -E '(warning|error):' "$dir/build.log" >&2; then
-		die "warnings in frmr_bench_$1 ($dir/build.log)"
-	fi
-	cp "$dir/frmr_bench_$1.ko" "$KO/"
-}
-
 # One guest boot: vmbench=stock|ours selects the RDMA stack; prints the run directory.
 guest() { # stock|ours
 	local rc=0 before after
@@ -55,9 +33,7 @@ log "2/6 modules";        "$REPO/scripts/build-modules.sh"
 log "3/6 rdma tool";      "$REPO/scripts/build-rdma.sh"
 log "4/6 benchmark programs and modules"
 make -s -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
-mkdir -p "$KO"
-build_bench_module verbs
-build_bench_module pools
+"$REPO/scripts/build-bench.sh" verbs pools
 
 D=$OUT/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$D"
