@@ -64,16 +64,18 @@ user_mr() {
 }
 step user-mr 600 user_mr
 
+# ib_write_bw's own report (--out_json): perftest_json.py reads it and checks its fields; the
+# report is kept in $vmout for the reader.
 write_bw() {
-	local r bw
+	local r
 	for r in $(seq 0 $((REPS - 1))); do
 		server_client 60 "ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F" \
-			"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F 10.10.0.1" > /tmp/bw.txt 2>&1 ||
+			"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F --out_json \
+			--out_json_file=$vmout/write_bw-$r.json 10.10.0.1" > /tmp/bw.txt 2>&1 ||
 			{ cat /tmp/bw.txt; return 1; }
-		# #bytes #iterations BW-peak BW-average[MB/sec] MsgRate
-		bw=$(awk '/#bytes/{getline; print $4; exit}' /tmp/bw.txt)
-		[ -n "$bw" ] || { cat /tmp/bw.txt; return 1; }
-		echo "write_bw size=65536 rep=$r iters=1000 MBps=$bw" | tee -a "$RAW"
+		python3 "$FRMR_SELFTEST/perftest_json.py" "$vmout/write_bw-$r.json" write_bw $r |
+			tee -a "$RAW"
+		[ "${PIPESTATUS[0]}" = 0 ] || { cat /tmp/bw.txt "$vmout/write_bw-$r.json"; return 1; }
 		sleep 1
 	done
 }
