@@ -6,7 +6,7 @@ KIND ?= stock
 SCENARIO ?= rxe-smoke
 
 .PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
-	vm bench clean
+	vm bench bench-smoke clean
 
 help: ## this list
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -59,6 +59,9 @@ testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test ke
 
 bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/bench.{txt,json,png}
 	$(SCRIPTS)/bench.sh
+
+bench-smoke: ## 10 guests in the clock of make bench (icount), kmalloc loop in each; all must finish clean
+	$(SCRIPTS)/bench-smoke.sh
 
 vm: ## boot one scenario: make vm KIND=stock|test|upload SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)
