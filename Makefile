@@ -10,7 +10,7 @@ B ?= stock
 VM2_SCENARIO := $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),wire-short)
 
 .PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
-	vm vm2 vm2-all bench clean
+	vm vm2 vm2-all bench bench-smoke clean
 
 help: ## this list
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -63,6 +63,9 @@ testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test ke
 
 bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/bench.{txt,json,png}
 	$(SCRIPTS)/bench.sh
+
+bench-smoke: ## 10 guests in the clock of make bench (icount), kmalloc loop in each; all must finish clean
+	$(SCRIPTS)/bench-smoke.sh
 
 vm: ## boot one scenario: make vm KIND=stock|test|upload SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)

@@ -26,9 +26,37 @@ log() { printf '[%s] %s\n' "$(basename "$0" .sh)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # Serialise everything that compiles or boots: two cores, shared by every helper.
+# A script that holds the lock over a sequence of steps (hold_lock) runs them directly.
 with_lock() {
+	if [ "${FRMR_LOCK_HELD:-}" = 1 ]; then
+		"$@"
+		return
+	fi
 	mkdir -p "$(dirname "$BUILD_LOCK")"
 	flock "$BUILD_LOCK" "$@"
+}
+
+# Take the lock until release_lock (or the script's end), for its children too: the guests of
+# a benchmark run in one stretch of exclusive machine time, not between other helpers' jobs.
+# Under a parent that holds it already, both are no-ops.
+hold_lock() {
+	if [ "${FRMR_LOCK_HELD:-}" = 1 ]; then	# a parent holds it: nothing to take or give back
+		FRMR_LOCK_NESTED=1
+		return
+	fi
+	mkdir -p "$(dirname "$BUILD_LOCK")"
+	exec {FRMR_LOCK_FD}> "$BUILD_LOCK"
+	flock "$FRMR_LOCK_FD"
+	export FRMR_LOCK_HELD=1
+}
+release_lock() {
+	if [ -n "${FRMR_LOCK_NESTED:-}" ]; then
+		unset FRMR_LOCK_NESTED
+		return
+	fi
+	flock -u "$FRMR_LOCK_FD"
+	exec {FRMR_LOCK_FD}>&-
+	unset FRMR_LOCK_HELD
 }
 
 now() { date +%s; }

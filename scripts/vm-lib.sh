@@ -23,10 +23,26 @@ vm_initrd() { # krel modroot
 
 # QEMU_ARGS: a TCG guest of KERNEL/INITRD with MEM memory and SMP CPUs, the host root
 # read-only and RUN writable over 9p, its serial console in RUN/console.log. The caller adds
-# the network devices.
+# the network devices. VM_CLOCK_DESC says which clock and CPU model it got (RUN/clock too).
+#
+# The guest's clock (FRMR_CLOCK): wall (default) runs multi-threaded TCG, one host thread per
+# vCPU, and guest time follows the host's; icount runs the vCPUs in turn on one thread and
+# counts guest time in instructions (1 ns each, idle time skipped), so host load does not move
+# it: scripts/bench.sh measures its 1-CPU figures so. Under icount, QEMU 7.2 guests die of a
+# double fault in SLUB's cmpxchg16b (scripts/bench-smoke.sh reproduces it): the CPU model
+# there defaults to max without CX16. FRMR_CPU overrides the model of either clock.
 vm_qemu_args() { # run kernel initrd mem smp append
+	local accel cpu
+	case "${FRMR_CLOCK:-wall}" in
+	wall) accel="tcg,thread=multi"; cpu=${FRMR_CPU:-max} ;;
+	icount) accel="tcg -icount shift=0,sleep=off"; cpu=${FRMR_CPU:-max,-cx16} ;;
+	*) die "FRMR_CLOCK must be wall or icount" ;;
+	esac
+	VM_CLOCK_DESC="clock ${FRMR_CLOCK:-wall}, cpu $cpu"
+	echo "${FRMR_CLOCK:-wall} -accel $accel -cpu $cpu -smp $5 -m $4" > "$1/clock"
+	# shellcheck disable=SC2206 # accel is words on purpose
 	QEMU_ARGS=(-nodefaults -no-user-config -nographic -no-reboot -machine pc
-		-accel tcg,thread=multi -cpu max -smp "$5" -m "$4"
+		-accel $accel -cpu "$cpu" -smp "$5" -m "$4"
 		-kernel "$2" -initrd "$3" -append "$6"
 		-serial "file:$1/console.log" -monitor none
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap

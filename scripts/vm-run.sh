@@ -57,7 +57,7 @@ append="console=ttyS0,115200 rdinit=/init panic=-1 loglevel=4 mitigations=off no
 	${mods:+vmmods=$mods} $extra ${FRMR_APPEND:-}"
 
 vm_qemu_args "$run" "$kernel" "$initrd" "$mem" 2 "$(echo $append)"
-log "booting $kind kernel $krel for scenario '$scen' (timeout ${to}s); logs in $run"
+log "booting $kind kernel $krel for scenario '$scen' (timeout ${to}s, $VM_CLOCK_DESC); logs in $run"
 t0=$(now)
 set +e
 with_lock timeout -k 10 "$to" qemu-system-x86_64 "${QEMU_ARGS[@]}" \

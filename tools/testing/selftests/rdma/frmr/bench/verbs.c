@@ -3,8 +3,9 @@
  * frmr_bench_verbs - kernel verbs benchmark of `make bench`
  *
  * At load, on the RDMA device @dev, it times ib_alloc_mr(IB_MR_TYPE_MEM_REG)
- * + ib_dereg_mr() pairs for every max_num_sg in @sg, then kmalloc(64) +
- * kfree() pairs on one CPU and on two CPUs at once, and prints the results
+ * + ib_dereg_mr() pairs for every max_num_sg in @sg (unless @mr is 0), then
+ * kmalloc(64) + kfree() pairs on one CPU and on two CPUs at once (up to
+ * @max_cpus), and prints the results
  * (see bench.h). Every measurement begins with an untimed warm-up run, so
  * with FRMR pools the pool's handle exists before the clock starts: the
  * figures are steady state.
@@ -21,6 +22,10 @@
 static char *dev = "rxe0";
 module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "RDMA device to allocate MRs on");
+
+static bool mr = true;
+module_param(mr, bool, 0444);
+MODULE_PARM_DESC(mr, "measure the MR pairs (0: kmalloc only, no device needed)");
 
 static unsigned int sg[8] = { 1, 16, 128, 256 };
 static unsigned int nsg = 4;
@@ -91,15 +96,17 @@ static int __init frmr_bench_verbs_init(void)
 {
 	struct ib_device *device;
 	unsigned int ncpus;
-	int ret;
+	int ret = 0;
 
-	device = ib_device_get_by_name(dev, RDMA_DRIVER_UNKNOWN);
-	if (!device) {
-		pr_err("frmr_bench: no RDMA device %s\n", dev);
-		return -ENODEV;
+	if (mr) {
+		device = ib_device_get_by_name(dev, RDMA_DRIVER_UNKNOWN);
+		if (!device) {
+			pr_err("frmr_bench: no RDMA device %s\n", dev);
+			return -ENODEV;
+		}
+		ret = frmr_bench_mrs(device);
+		ib_device_put(device);
 	}
-	ret = frmr_bench_mrs(device);
-	ib_device_put(device);
 
 	for (ncpus = 1; ncpus <= max_cpus && !ret; ncpus++)
 		ret = frmr_bench_report("kmalloc", "cpus", ncpus, ncpus,

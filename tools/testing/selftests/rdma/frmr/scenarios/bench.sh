@@ -1,16 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # bench: one guest of `make bench` (scripts/bench.sh boots this scenario alternately for each
 # stack, with the same guest configuration): vmbench=stock on the kernel command line loads the in-box Debian RDMA
-# modules (proved not ours by build id), vmbench=ours loads ours. Both run the same workloads
-# on rxe0 over a dummy netdev, in this order:
+# modules (proved not ours by build id), vmbench=ours loads ours. In a deterministic guest
+# (BENCH_CLOCK=icount) both run the same workloads on rxe0 over a dummy netdev, in this order:
 #   1. kernel ib_alloc_mr(MEM_REG) + ib_dereg_mr by max_num_sg, and kmalloc(64) + kfree on
-#      one and two CPUs (bench/frmr_bench_verbs.ko, the same module on both stacks);
-#   5. pop + push of a queued handle on one and two CPUs (bench/frmr_bench_pools.ko; ours
-#      only: it needs our ib_core);
+#      one CPU (bench/frmr_bench_verbs.ko, the same module on both stacks);
+#   5. pop + push of a queued handle on one CPU (bench/frmr_bench_pools.ko; ours only: it
+#      needs our ib_core);
 #   2. user ibv_reg_mr + ibv_dereg_mr by size (frmr_bench_reg);
 #   4. ib_write_bw at 64 KiB;
 #   3. nvme-rdma connect + disconnect cycles (2 I/O queues) to nvmet on null_blk; with ours,
 #      the kernel pools' hits and misses of cycles 2..N.
+# A wall-clock guest (BENCH_CLOCK=wall) runs only 1 and 5, on one and on two CPUs at once,
+# with the lock breakdown of 5, and no RDMA device.
 # Every figure is appended to $vmout/bench.raw, one line per repetition:
 #   <test> <param>=<value> rep=<n> iters=<n> ns=<wall time>|MBps=<bandwidth>
 # and counters as "<test> hits=<n> misses=<n>". scripts/bench-report.py reads two such files.
@@ -18,7 +20,10 @@
 # pass (nvme: cycle 1 is reported apart; ib_write_bw registers its MRs once, before it times),
 # so pools are warm when the clock runs.
 
+# BENCH_CLOCK (scripts/bench.sh) says which guest this is: icount, every figure on one CPU;
+# wall, only the kernel loops (kmalloc, pop+push, the locks) on one and on two CPUs.
 STACK=${vmbench:?vmbench=stock|ours on the kernel command line}
+CLOCK=${BENCH_CLOCK:-icount}
 RAW=$vmout/bench.raw
 BENCH_KO=$FRMR_OUT/bench-modules
 REPS=${BENCH_REPS:-5}
@@ -35,21 +40,34 @@ stock) step load-inbox-modules 120 load_inbox_modules ;;
 ours) step load-our-modules 120 load_modules ;;
 *) result "stack-$STACK" 1 "vmbench must be stock or ours"; return 0 ;;
 esac
-step netdev 20 netdev_dummy dum0 10.10.0.1/24
-step rxe-add 30 $RDMA link add rxe0 type rxe netdev dum0
 
 # Benchmark lines of a module from the kernel log, without the prefix.
 collect_dmesg() {
 	dmesg | sed -n 's/.*frmr_bench: \([a-z_0-9]* [a-z]*=[0-9]* .*\)$/\1/p' | grep -v failed
 }
+if [ "$CLOCK" = wall ]; then
+	kernel_loops() {
+		insmod "$BENCH_KO/frmr_bench_verbs.ko" mr=0 max_cpus=2 reps=$REPS || return 1
+		rmmod frmr_bench_verbs
+		[ "$STACK" = ours ] || return 0
+		insmod "$BENCH_KO/frmr_bench_pools.ko" max_cpus=2 reps=$REPS || return 1
+		rmmod frmr_bench_pools
+	}
+	step kernel-loops-wall 600 kernel_loops
+	collect_dmesg >> "$RAW"
+	step bench-raw-written 10 test -s "$RAW"
+	return 0
+fi
+step netdev 20 netdev_dummy dum0 10.10.0.1/24
+step rxe-add 30 $RDMA link add rxe0 type rxe netdev dum0
 kernel_verbs() {
-	insmod "$BENCH_KO/frmr_bench_verbs.ko" dev=rxe0 reps=$REPS || return 1
+	insmod "$BENCH_KO/frmr_bench_verbs.ko" dev=rxe0 max_cpus=1 reps=$REPS || return 1
 	rmmod frmr_bench_verbs
 }
 step kernel-mr-kmalloc 600 kernel_verbs
 if [ "$STACK" = ours ]; then
 	pop_push() {
-		insmod "$BENCH_KO/frmr_bench_pools.ko" reps=$REPS || return 1
+		insmod "$BENCH_KO/frmr_bench_pools.ko" max_cpus=1 reps=$REPS || return 1
 		rmmod frmr_bench_pools
 	}
 	step pop-push 300 pop_push
@@ -64,16 +82,18 @@ user_mr() {
 }
 step user-mr 600 user_mr
 
+# ib_write_bw's own report (--out_json): perftest_json.py reads it and checks its fields; the
+# report is kept in $vmout for the reader.
 write_bw() {
-	local r bw
+	local r
 	for r in $(seq 0 $((REPS - 1))); do
 		server_client 60 "ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F" \
-			"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F 10.10.0.1" > /tmp/bw.txt 2>&1 ||
+			"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F --out_json \
+			--out_json_file=$vmout/write_bw-$r.json 10.10.0.1" > /tmp/bw.txt 2>&1 ||
 			{ cat /tmp/bw.txt; return 1; }
-		# #bytes #iterations BW-peak BW-average[MB/sec] MsgRate
-		bw=$(awk '/#bytes/{getline; print $4; exit}' /tmp/bw.txt)
-		[ -n "$bw" ] || { cat /tmp/bw.txt; return 1; }
-		echo "write_bw size=65536 rep=$r iters=1000 MBps=$bw" | tee -a "$RAW"
+		python3 "$FRMR_SELFTEST/perftest_json.py" "$vmout/write_bw-$r.json" write_bw $r |
+			tee -a "$RAW"
+		[ "${PIPESTATUS[0]}" = 0 ] || { cat /tmp/bw.txt "$vmout/write_bw-$r.json"; return 1; }
 		sleep 1
 	done
 }
