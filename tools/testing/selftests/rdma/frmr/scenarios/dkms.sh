@@ -107,14 +107,21 @@ kernel_hooks() { # kver [changed-export]
 step kernel-hooks-6.1-skipped 300 kernel_hooks 6.1.0-99-amd64
 step kernel-hooks-6.12-other-abi-skipped 300 kernel_hooks 6.12.999+deb12-amd64 ib_register_device
 # The archive's newer 6.12 upload, installed as dpkg would while this kernel runs: its real
-# headers and its real module tree (a tree of links into the host's private unpacked root, so
-# that depmod can write), the same two hook runs. The package accepts it: dkms installs the
-# host's build for it, which is copied where dkms's own build would have left it (a build under
-# TCG takes many times the host's 2 minutes), and the initramfs hook runs after dkms's.
+# headers and the part of its real module tree that the package replaces (links into the
+# host's private unpacked root, so that depmod can write: the modules.* indexes and
+# drivers/infiniband plus drivers/net/ethernet/mellanox, the originals dkms checks against;
+# depmod over all 4,000 modules costs a minute per run under TCG, twice), the same two hook
+# runs. The package accepts it: dkms installs the host's build for it, which is copied where
+# dkms's own build would have left it (a build under TCG takes many times the host's 2
+# minutes), and the initramfs hook runs after dkms's.
 kernel_hooks_upload() {
-	local k=$UK rc1 rc2 m f bad=0
+	local k=$UK rc1 rc2 m f bad=0 src=$UROOT/lib/modules/$UK
 	upload_headers || return 1
-	cp -rs "$UROOT/lib/modules/$k" /lib/modules/ || return 1
+	mkdir -p "/lib/modules/$k/kernel/drivers/net/ethernet" &&
+		cp -rs "$src"/modules.* "/lib/modules/$k/" &&
+		cp -rs "$src/kernel/drivers/infiniband" "/lib/modules/$k/kernel/drivers/" &&
+		cp -rs "$src/kernel/drivers/net/ethernet/mellanox" "/lib/modules/$k/kernel/drivers/net/ethernet/" ||
+		return 1
 	ln -sfn "/usr/src/linux-headers-$k" "/lib/modules/$k/build"
 	cp -a "$FRMR_OUT/dkms/dkmstree/frmr-pools/$DKV/$k" "/var/lib/dkms/frmr-pools/$DKV/" || return 1
 	dkms status -m frmr-pools -v "$DKV" -k "$k"
