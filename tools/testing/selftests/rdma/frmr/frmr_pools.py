@@ -424,8 +424,12 @@ def cmd_aging_watch(rdma, dev, npools, limit, *cmd):
 def cmd_ship_uapi(src, dest):
     """Copy HEADERS from the include/uapi directory SRC to DEST (scripts/lib.sh ship_uapi)."""
     for h in HEADERS:
-        os.makedirs(os.path.dirname(os.path.join(dest, h)), exist_ok=True)
-        shutil.copyfile(os.path.join(src, h), os.path.join(dest, h))
+        d = os.path.join(dest, h)
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        # A guest may be reading the header now (make check builds the test kernel while the
+        # stock guests run): replace it whole, never truncate it under the reader.
+        shutil.copyfile(os.path.join(src, h), d + ".new")
+        os.replace(d + ".new", d)
     Uapi(dest)
 
 
