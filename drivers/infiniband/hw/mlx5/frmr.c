@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
+ * Copyright (c) 2013-2015, Mellanox Technologies. All rights reserved.
+ *
  * frmr.c - mlx5_ib's consumer of the FRMR pools of ib_core
+ *
+ * The mkey context and the batch creation of mkeys come from the MR cache
+ * of mr.c, whose copyright line is above.
  *
  * User MRs that UMR can load (plain, ODP, dma-buf, and implicit ODP's KSM
  * parent and MTT children) take a free, UMR-enabled mkey from the generic
