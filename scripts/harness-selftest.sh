@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# harness-selftest.sh - prove the guest runner fails a run on a kernel WARNING and on a hung guest.
+# harness-selftest.sh - prove the guest runners fail a run on a kernel WARNING and on a hung guest:
+# vm-run.sh for one guest, vm2-run.sh for either guest of a pair.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -24,5 +25,19 @@ elif ! grep -q 'guest-timeout' "$OUT/runs/last-stock-harness-hang/results.tap"; 
 	log "FAIL: the hung guest was not reported as a timeout"; rc=1
 else
 	log "ok: a hung guest fails the run"
+fi
+# Two guests: a WARNs and finishes, b hangs. Both must be reported, and a's finished run must
+# not hide b's hang (nor b's timeout a's report).
+if "$REPO/scripts/vm2-run.sh" stock stock harness2 60; then
+	log "FAIL: a pair with a WARNING on a and a hung b did not fail"; rc=1
+elif ! grep -q '^not ok - a:stock:harness2:kernel-log-clean' "$OUT/runs/last-vm2-stock-stock-harness2/a/results.tap" ||
+	! grep -q 'WARNING:' "$OUT/runs/last-vm2-stock-stock-harness2/a/reports.txt"; then
+	log "FAIL: the pair failed, but a's WARNING was not reported"; rc=1
+elif ! grep -q '^not ok - b:stock:harness2:guest-timeout' "$OUT/runs/last-vm2-stock-stock-harness2/b/results.tap"; then
+	log "FAIL: the pair failed, but b's hang was not reported as a timeout"; rc=1
+elif ! [ -f "$OUT/runs/last-vm2-stock-stock-harness2/a/done" ]; then
+	log "FAIL: a did not finish its half"; rc=1
+else
+	log "ok: a WARNING on one guest of a pair and a hang of the other each fail the run"
 fi
 exit $rc
