@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
  * Pure logic of mlx5_ib's FRMR pools (see frmr_logic.h). No mlx5_core
- * dependency: every device property arrives in struct mlx5_frmr_caps.
+ * dependency: every device property arrives in struct mlx5_frmr_caps. A
+ * kernel with KUnit exports each function to the KUnit namespace for
+ * mlx5_frmr_test (frmr_logic_test.c); without KUnit nothing is exported.
  */
 
+#include <kunit/visibility.h>
 #include <linux/errno.h>
 #include <linux/kernel.h>
 #include <linux/math.h>
@@ -33,6 +36,7 @@ u32 mlx5_frmr_unchangeable_access(const struct mlx5_frmr_caps *caps,
 
 	return ret;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_unchangeable_access);
 
 bool mlx5_frmr_can_reconfig(const struct mlx5_frmr_caps *caps,
 			    u32 current_flags, u32 target_flags)
@@ -40,6 +44,7 @@ bool mlx5_frmr_can_reconfig(const struct mlx5_frmr_caps *caps,
 	return !mlx5_frmr_unchangeable_access(caps,
 					      current_flags ^ target_flags);
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_can_reconfig);
 
 u64 mlx5_frmr_max_blocks(const struct mlx5_frmr_caps *caps, bool ksm)
 {
@@ -54,12 +59,14 @@ u64 mlx5_frmr_max_blocks(const struct mlx5_frmr_caps *caps, bool ksm)
 	return (u64)U32_MAX * (ksm ? MLX5_FRMR_KSM_PER_OCTOWORD :
 				     MLX5_FRMR_MTT_PER_OCTOWORD);
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_max_blocks);
 
 bool mlx5_frmr_umr_can_load(const struct mlx5_frmr_caps *caps, bool ksm,
 			    u64 num_blocks)
 {
 	return num_blocks && num_blocks <= mlx5_frmr_max_blocks(caps, ksm);
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_umr_can_load);
 
 u32 mlx5_frmr_octo_size(bool ksm, u64 num_blocks)
 {
@@ -68,6 +75,7 @@ u32 mlx5_frmr_octo_size(bool ksm, u64 num_blocks)
 	/* Within mlx5_frmr_max_blocks() this cannot exceed U32_MAX. */
 	return min_t(u64, DIV_ROUND_UP_ULL(num_blocks, per), U32_MAX);
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_octo_size);
 
 u64 mlx5_frmr_num_blocks(u64 iova, u64 length, unsigned int page_shift)
 {
@@ -80,6 +88,7 @@ u64 mlx5_frmr_num_blocks(u64 iova, u64 length, unsigned int page_shift)
 		return 0;
 	return ((end & ~mask) - first) >> page_shift;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_num_blocks);
 
 int mlx5_frmr_build_key(const struct mlx5_frmr_caps *caps,
 			const struct ib_frmr_key *in, struct ib_frmr_key *out)
@@ -107,17 +116,20 @@ int mlx5_frmr_build_key(const struct mlx5_frmr_caps *caps,
 	out->ats = in->ats;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_build_key);
 
 u64 mlx5_frmr_handle_from_mkey(u32 mkey)
 {
 	return (u64)(mkey & MLX5_FRMR_VARIANT_MASK) << MLX5_FRMR_BIRTH_SHIFT |
 	       mkey;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_handle_from_mkey);
 
 u32 mlx5_frmr_handle_mkey(u64 handle)
 {
 	return lower_32_bits(handle);
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_handle_mkey);
 
 u64 mlx5_frmr_handle_reuse(u64 handle)
 {
@@ -125,6 +137,7 @@ u64 mlx5_frmr_handle_reuse(u64 handle)
 
 	return (handle & ~MLX5_FRMR_VARIANT_MASK) | variant;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_handle_reuse);
 
 bool mlx5_frmr_handle_must_retire(u64 handle)
 {
@@ -132,6 +145,7 @@ bool mlx5_frmr_handle_must_retire(u64 handle)
 
 	return ((handle + 1) & MLX5_FRMR_VARIANT_MASK) == birth;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_handle_must_retire);
 
 u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key)
 {
@@ -140,6 +154,7 @@ u64 mlx5_frmr_handle_bytes(const struct ib_frmr_key *key)
 	return (u64)mlx5_frmr_octo_size(ksm, key->num_dma_blocks) *
 	       MLX5_FRMR_OCTOWORD_BYTES;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_handle_bytes);
 
 enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site)
 {
@@ -155,11 +170,13 @@ enum mlx5_frmr_guarantee mlx5_frmr_site_guarantee(enum mlx5_frmr_pop_site site)
 		return MLX5_FRMR_EXACT_SIZE;
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_site_guarantee);
 
 bool mlx5_frmr_site_pop_exact(enum mlx5_frmr_pop_site site)
 {
 	return mlx5_frmr_site_guarantee(site) == MLX5_FRMR_EXACT_SIZE;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_site_pop_exact);
 
 u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
 			      int (*destroy)(void *ctx, u32 mkey), void *ctx,
@@ -179,3 +196,4 @@ u32 mlx5_frmr_destroy_handles(const u64 *handles, u32 count,
 	}
 	return failed;
 }
+EXPORT_SYMBOL_IF_KUNIT(mlx5_frmr_destroy_handles);

@@ -4,8 +4,9 @@
  * build_key rejects, which access flags a key keeps, how mkey variants
  * rotate and when an mkey retires, the UMR size limits in blocks at their
  * exact boundaries, the translation memory of a handle, which pop sites take
- * an exact-size pool, and how a batch destroy counts failures. Needs no mlx5
- * hardware and no mlx5_core.
+ * an exact-size pool, and how a batch destroy counts failures. Runs against
+ * the functions of the loaded mlx5_ib (exported to KUnit tests only, see
+ * frmr_logic.c) and needs no mlx5 hardware.
  */
 
 #include <kunit/test.h>
@@ -601,5 +602,6 @@ static struct kunit_suite mlx5_frmr_logic_suite = {
 
 kunit_test_suite(mlx5_frmr_logic_suite);
 
+MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
 MODULE_DESCRIPTION("KUnit tests of mlx5_ib's FRMR pool logic");
 MODULE_LICENSE("Dual BSD/GPL");

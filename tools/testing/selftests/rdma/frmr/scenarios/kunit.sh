@@ -18,4 +18,12 @@ for s in frmr_pools mlx5_frmr_logic; do
 	n=$(grep -c "kunit:$s\." "$vmout/results.tap")
 	result "kunit-suite-$s-reported" "$([ "$n" -gt 0 ] && echo 0 || echo 1)" "$n cases of suite $s"
 done
-step unload-ib_core 30 modprobe -r ib_core
+# mlx5_frmr_test pulled in mlx5_ib and what it needs (mlx5_core, ib_uverbs): they go first.
+unload_loaded() {
+	local m
+	for m; do
+		[ ! -d "/sys/module/$m" ] || modprobe -r "$m" || return 1
+	done
+}
+step unload-mlx5 60 unload_loaded mlx5_ib mlx5_core
+step unload-ib_core 30 unload_loaded ib_uverbs ib_core
