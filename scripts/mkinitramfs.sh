@@ -25,6 +25,6 @@ for m in netfs 9pnet 9pnet_virtio 9p overlay; do
 	esac
 	echo "$m" >> "$tmp/lib/modules/order"
 done
-install -m755 "$REPO/tools/testing/selftests/rdma/frmr/initramfs-init" "$tmp/init"
+install -m755 "$REPO/scripts/guest/initramfs-init" "$tmp/init"
 (cd "$tmp" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -4,8 +4,19 @@
 
 SCEN_DIR=$REPO/tools/testing/selftests/rdma/frmr
 
-# The guest sees the host's root, but guest-run.sh mounts tmpfs over /tmp and /run: a clone
-# there would boot and then write its results into the guest's tmpfs, where nobody reads them.
+# The file of one-guest scenario NAME: the selftests' scenarios/, then the benchmark's and the
+# harness self-tests' own (the same library runs them all: scripts/guest/guest-run.sh).
+vm_scenario_file() { # name
+	local d
+	for d in "$SCEN_DIR/scenarios" "$REPO/bench/scenarios" "$REPO/scripts/harness-selftest"; do
+		[ -f "$d/$1.sh" ] && { echo "$d/$1.sh"; return 0; }
+	done
+	return 1
+}
+
+# The guest sees the host's root, but scripts/guest/guest-run.sh mounts tmpfs over /tmp and
+# /run: a clone there would boot and then write its results into the guest's tmpfs, where
+# nobody reads them.
 vm_check_repo_path() {
 	case "$(readlink -f "$REPO")/" in
 	/tmp/* | /run/*) die "the repository is under /tmp or /run, which the guest hides behind tmpfs: clone it elsewhere (e.g. /root or /work)" ;;
@@ -16,7 +27,7 @@ vm_check_repo_path() {
 # initramfs-init changed; prints its path.
 vm_initrd() { # krel modroot
 	local initrd=$OUT/initramfs-$1.cpio.gz
-	[ -f "$initrd" ] && [ "$initrd" -nt "$SCEN_DIR/initramfs-init" ] ||
+	[ -f "$initrd" ] && [ "$initrd" -nt "$REPO/scripts/guest/initramfs-init" ] ||
 		"$REPO/scripts/mkinitramfs.sh" "$1" "$2" "$initrd" >&2
 	echo "$initrd"
 }

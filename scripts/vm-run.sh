@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/vm-lib.sh"
 
 kind=${1:?stock|test|upload}; scen=${2:?scenario}; to=${3:-600}
-[ -f "$SCEN_DIR/scenarios/$scen.sh" ] || die "no scenario $scen"
+scenfile=$(vm_scenario_file "$scen") || die "no scenario $scen"
 vm_check_repo_path
 run=$OUT/runs/$(date +%Y%m%d-%H%M%S)-$kind-$scen
 mkdir -p "$run"
@@ -53,7 +53,8 @@ if [ "$kind" = test ]; then
 	extra="kmemleak=on acpi=noirq"
 fi
 append="console=ttyS0,115200 rdinit=/init panic=-1 loglevel=4 mitigations=off nokaslr
-	vminit=$SCEN_DIR/guest-run.sh vmout=$run vmscenario=$scen vmkind=$kind
+	vminit=$REPO/scripts/guest/guest-run.sh vmout=$run vmscenario=$scen vmscenfile=$scenfile
+	vmkind=$kind
 	${mods:+vmmods=$mods} $extra ${FRMR_APPEND:-}"
 
 vm_qemu_args "$run" "$kernel" "$initrd" "$mem" 2 "$(echo $append)"

@@ -42,7 +42,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 		fi
 		vm_qemu_args "$run/$side" "$kernel" "$initrd" 2G "${VM2_SMP:-2}" \
 			"console=ttyS0,115200 rdinit=/init panic=-1 loglevel=4 mitigations=off nokaslr
-			vminit=$SCEN_DIR/guest-run.sh vmout=$run/$side vmscenario=$scen
+			vminit=$REPO/scripts/guest/guest-run.sh vmout=$run/$side vmscenario=$scen
 			vmkind=stock vmrole=$side vmstack=$stack vmpeerstack=$peer ${FRMR_APPEND:-}"
 		QEMU_ARGS[${#QEMU_ARGS[@]}]=-netdev
 		QEMU_ARGS[${#QEMU_ARGS[@]}]=socket,id=w0,udp=127.0.0.1:$peerport,localaddr=127.0.0.1:$port

@@ -1,9 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # guest-run.sh - PID 1 in the guest: set up the system, run one scenario, save logs, power off.
-# Environment (from the kernel command line via the initramfs): vmout, vmscenario, vmkind;
+# Environment (from the kernel command line via the initramfs): vmout, vmscenario, vmkind and
+# vmscenfile, the scenario's file (vm-run.sh finds it: scripts/vm-lib.sh vm_scenario_file);
 # a guest of a two-host run (vm2-run.sh) also has vmrole (a|b), vmstack and vmpeerstack
-# (ours|stock) and runs scenarios2/<vmscenario>.sh after host2-lib.sh.
+# (ours|stock) and runs scenarios2/<vmscenario>.sh after host2-lib.sh. Scenarios run in the
+# selftest directory, with its libraries (guest-lib.sh, host2-lib.sh) sourced.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C LC_ALL=C
 mount -t tmpfs tmpfs /tmp
@@ -26,8 +28,8 @@ echo "guest: kernel $(uname -r), scenario $vmscenario ($vmkind${vmrole:+, role $
 	tee "$vmout/guest.log"
 echo "$(date +%s)" > "$vmout/start"
 (
-	cd "$(dirname "$0")" || exit 1
-	scen=./scenarios/$vmscenario.sh
+	cd "$(dirname "$0")/../../tools/testing/selftests/rdma/frmr" || exit 1
+	scen=${vmscenfile:-./scenarios/$vmscenario.sh}
 	[ -n "${vmrole:-}" ] && scen=./scenarios2/$vmscenario.sh
 	# A broken library or scenario must fail the run, not pass with no steps.
 	bash -n ./guest-lib.sh && bash -n ./host2-lib.sh && bash -n "$scen" || exit 90
