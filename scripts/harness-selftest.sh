@@ -1,14 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # harness-selftest.sh - prove the guest runners fail a run on a kernel WARNING and on a hung guest:
-# vm-run.sh for one guest, vm2-run.sh for either guest of a pair.
+# vm-run.sh for one guest, vm2-run.sh for either guest of a pair. Its module (warn_on_load.c)
+# and its guest scenarios (harness-warn, harness-hang, harness2) are in scripts/harness-selftest/.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
 # Built in a copy under out/ so that no build product lands in the overlay directories.
 H=$OUT/harness
 rm -rf "$H" && mkdir -p "$H" &&
-	cp "$REPO"/tools/testing/selftests/rdma/frmr/harness/{Makefile,warn_on_load.c} "$H/" ||
+	cp "$REPO"/scripts/harness-selftest/{Makefile,warn_on_load.c} "$H/" ||
 	die "cannot copy warn_on_load sources"
 with_lock make -s -C "$KHDR" M="$H" modules >/dev/null || die "cannot build warn_on_load.ko"
 rc=0

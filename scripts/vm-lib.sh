@@ -4,14 +4,22 @@
 
 SCEN_DIR=$REPO/tools/testing/selftests/rdma/frmr
 
-# The file of one-guest scenario NAME: the selftests' scenarios/, then the benchmark's and the
-# harness self-tests' own (the same library runs them all: scripts/guest/guest-run.sh).
-vm_scenario_file() { # name
-	local d
-	for d in "$SCEN_DIR/scenarios" "$REPO/bench/scenarios" "$REPO/scripts/harness-selftest"; do
-		[ -f "$d/$1.sh" ] && { echo "$d/$1.sh"; return 0; }
+# The file of scenario NAME: one-guest scenarios are the selftests' scenarios/, the benchmark's
+# and the harness self-tests' own; two-host ones the selftests' scenarios2/ and the harness
+# self-tests' (the same library runs them all: scripts/guest/guest-run.sh).
+vm_find_scenario() { # name dir...
+	local name=$1 d
+	shift
+	for d in "$@"; do
+		[ -f "$d/$name.sh" ] && { echo "$d/$name.sh"; return 0; }
 	done
 	return 1
+}
+vm_scenario_file() { # name
+	vm_find_scenario "$1" "$SCEN_DIR/scenarios" "$REPO/bench/scenarios" "$REPO/scripts/harness-selftest"
+}
+vm2_scenario_file() { # name
+	vm_find_scenario "$1" "$SCEN_DIR/scenarios2" "$REPO/scripts/harness-selftest"
 }
 
 # The guest sees the host's root, but scripts/guest/guest-run.sh mounts tmpfs over /tmp and

@@ -5,7 +5,8 @@
 #
 # Usage: vm2-run.sh ours|stock ours|stock SCENARIO [TIMEOUT_SECONDS]
 # The first stack is guest a's, the second guest b's; the scenario is
-# tools/testing/selftests/rdma/frmr/scenarios2/<SCENARIO>.sh (both halves in one file).
+# tools/testing/selftests/rdma/frmr/scenarios2/<SCENARIO>.sh (both halves in one file), or
+# the harness self-tests' scripts/harness-selftest/<SCENARIO>.sh (vm2_scenario_file).
 # Results: $OUT/runs/<time>-vm2-<A>-<B>-<scenario>/{a,b}/{console.log,guest.log,dmesg.txt,
 # results.tap,steps/} and, for the pair, results.tap (each side's lines prefixed a: or b:),
 # counts and seconds. The run fails when either side failed a step, timed out, never finished
@@ -23,8 +24,9 @@ set -euo pipefail
 # Inside the lock: boot both guests, wait for both, record each QEMU's exit status.
 boot_pair() { # run a-stack b-stack scenario timeout
 	local run=$1 sa=$2 sb=$3 scen=$4 to=$5 kernel=/boot/vmlinuz-$KVER initrd ports pa pb
-	local side stack peer port peerport mac pid pids=()
+	local side stack peer port peerport mac pid pids=() scenfile
 	now > "$run/boot-start"
+	scenfile=$(vm2_scenario_file "$scen") || die "no two-host scenario $scen"
 	initrd=$(vm_initrd "$KVER" /)
 	# two free UDP ports on the loopback, one per guest
 	ports=$(python3 -c 'import socket
@@ -43,6 +45,7 @@ print(" ".join(str(x.getsockname()[1]) for x in s))')
 		vm_qemu_args "$run/$side" "$kernel" "$initrd" 2G "${VM2_SMP:-2}" \
 			"console=ttyS0,115200 rdinit=/init panic=-1 loglevel=4 mitigations=off nokaslr
 			vminit=$REPO/scripts/guest/guest-run.sh vmout=$run/$side vmscenario=$scen
+			vmscenfile=$scenfile
 			vmkind=stock vmrole=$side vmstack=$stack vmpeerstack=$peer ${FRMR_APPEND:-}"
 		QEMU_ARGS[${#QEMU_ARGS[@]}]=-netdev
 		QEMU_ARGS[${#QEMU_ARGS[@]}]=socket,id=w0,udp=127.0.0.1:$peerport,localaddr=127.0.0.1:$port
@@ -73,7 +76,7 @@ for s in "$sa" "$sb"; do
 	*) die "a stack is ours or stock, not '$s'" ;;
 	esac
 done
-[ -f "$SCEN_DIR/scenarios2/$scen.sh" ] || die "no two-host scenario $scen"
+vm2_scenario_file "$scen" > /dev/null || die "no two-host scenario $scen"
 vm_check_repo_path
 if [ "$sa" = ours ] || [ "$sb" = ours ]; then
 	[ -f "$OUT/modules/build-ids" ] || die "no modules in $OUT/modules: run 'make modules'"

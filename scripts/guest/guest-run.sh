@@ -30,7 +30,7 @@ echo "$(date +%s)" > "$vmout/start"
 (
 	cd "$(dirname "$0")/../../tools/testing/selftests/rdma/frmr" || exit 1
 	scen=${vmscenfile:-./scenarios/$vmscenario.sh}
-	[ -n "${vmrole:-}" ] && scen=./scenarios2/$vmscenario.sh
+	[ -n "${vmrole:-}" ] && scen=${vmscenfile:-./scenarios2/$vmscenario.sh}
 	# A broken library or scenario must fail the run, not pass with no steps.
 	bash -n ./guest-lib.sh && bash -n ./host2-lib.sh && bash -n "$scen" || exit 90
 	. ./guest-lib.sh || exit 91
