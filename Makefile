@@ -62,10 +62,10 @@ testkernel: ## build (or update) the cached KUnit/KASAN/lockdep/kmemleak test ke
 	$(SCRIPTS)/build-testkernel.sh
 
 bench: ## stock RDMA modules against ours, same workloads: out/bench/<time>/bench.{txt,json,png}
-	$(SCRIPTS)/bench.sh
+	bench/bench.sh
 
 bench-smoke: ## 10 guests in the clock of make bench (icount), kmalloc loop in each; all must finish clean
-	$(SCRIPTS)/bench-smoke.sh
+	bench/bench-smoke.sh
 
 vm: ## boot one scenario: make vm KIND=stock|test|upload SCENARIO=name
 	$(SCRIPTS)/vm-run.sh $(KIND) $(SCENARIO)

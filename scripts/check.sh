@@ -127,7 +127,7 @@ wait_testkernel() {
 }
 phase rdma-tool "$REPO/scripts/build-rdma.sh" --check
 phase test-programs make -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
-phase bench-selftest "$REPO/scripts/bench-selftest.sh"
+phase bench-selftest "$REPO/bench/bench-selftest.sh"
 phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then
 	for s in $STOCK_SCEN; do scenario stock "$s" 900; done

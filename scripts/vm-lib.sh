@@ -47,8 +47,8 @@ vm_initrd() { # krel modroot
 # The guest's clock (FRMR_CLOCK): wall (default) runs multi-threaded TCG, one host thread per
 # vCPU, and guest time follows the host's; icount runs the vCPUs in turn on one thread and
 # counts guest time in instructions (1 ns each, idle time skipped), so host load does not move
-# it: scripts/bench.sh measures its 1-CPU figures so. Under icount, QEMU 7.2 guests die of a
-# double fault in SLUB's cmpxchg16b (scripts/bench-smoke.sh reproduces it): the CPU model
+# it: bench/bench.sh measures its 1-CPU figures so. Under icount, QEMU 7.2 guests die of a
+# double fault in SLUB's cmpxchg16b (bench/bench-smoke.sh reproduces it): the CPU model
 # there defaults to max without CX16. FRMR_CPU overrides the model of either clock.
 vm_qemu_args() { # run kernel initrd mem smp append
 	local accel cpu

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# bench-smoke: one guest of scripts/bench-smoke.sh, the crash check of the clock `make bench`
+# bench-smoke: one guest of bench/bench-smoke.sh, the crash check of the clock `make bench`
 # measures with. It loads the in-box ib_core (the module's only dependency) and runs the
 # kmalloc(64) + kfree control loop of bench/frmr_bench_verbs.ko, no RDMA device, on one and
 # on two CPUs: BENCH_SMOKE_ITERS pairs per CPU (default 1000000), one warm-up and
@@ -27,7 +27,7 @@ perftest_json() {
 		--out_json_file=$vmout/write_bw.json 10.10.0.1" > /tmp/bw.txt 2>&1 ||
 		{ cat /tmp/bw.txt; return 1; }
 	cat /tmp/bw.txt "$vmout/write_bw.json"
-	python3 "$FRMR_SELFTEST/perftest_json.py" "$vmout/write_bw.json" write_bw 0
+	python3 "$FRMR_REPO/bench/perftest_json.py" "$vmout/write_bw.json" write_bw 0
 }
 if [ "${BENCH_SMOKE_PERFTEST:-0}" = 1 ]; then
 	step load-inbox-rdma 120 load_inbox_modules

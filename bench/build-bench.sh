@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # build-bench.sh - build the benchmark modules of `make bench` out of tree, in a copy of their
 # source (the repository stays clean): verbs against the stock headers and symbols, pools
-# against our prepared tree (scripts/build-modules.sh must have run).
+# against our prepared tree (scripts/build-modules.sh must have run); and reg, the user
+# program frmr_bench_reg (on the selftests' frmr_verbs.h).
 #
-# Usage: build-bench.sh verbs|pools...   Output: $OUT/bench-modules/frmr_bench_<name>.ko
+# Usage: build-bench.sh reg|verbs|pools...
+# Output: $OUT/bench-modules/frmr_bench_<name>.ko, $OUT/bin/frmr_bench_reg
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
-BENCH_SRC=$REPO/tools/testing/selftests/rdma/frmr/bench
+BENCH_SRC=$REPO/bench/modules
 KO=$OUT/bench-modules
 
 build_bench_module() { # verbs|pools
@@ -40,8 +42,19 @@ build_bench_module() { # verbs|pools
 	cp "$dir/frmr_bench_$1.ko" "$KO/"
 }
 
-[ $# -gt 0 ] || die "usage: build-bench.sh verbs|pools..."
+# The user program, with the flags of the selftests' programs: no warning allowed.
+build_bench_reg() {
+	mkdir -p "$OUT/bin"
+	with_lock cc -O2 -g -Wall -Wextra -Werror -I"$SELFTEST" \
+		-o "$OUT/bin/frmr_bench_reg" "$REPO/bench/frmr_bench_reg.c" -libverbs
+}
+
+[ $# -gt 0 ] || die "usage: build-bench.sh reg|verbs|pools..."
 mkdir -p "$KO"
 for m in "$@"; do
-	build_bench_module "$m"
+	if [ "$m" = reg ]; then
+		build_bench_reg
+	else
+		build_bench_module "$m"
+	fi
 done

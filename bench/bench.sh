@@ -5,17 +5,17 @@
 #
 # Output: $OUT/bench/<time>/{bench.txt,bench.json,bench.png} (+ the raw files, plot data and
 # links to the guest runs); $OUT/bench/last points to it. The workloads are in
-# tools/testing/selftests/rdma/frmr/scenarios/bench.sh; BENCH_REPS and BENCH_NVME_CYCLES
+# bench/scenarios/bench.sh; BENCH_REPS and BENCH_NVME_CYCLES
 # (guest environment, default 5) are passed through FRMR_APPEND-style kernel parameters.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 # The two clocks (scripts/vm-run.sh FRMR_CLOCK): every figure but the 2-CPU ones comes from
 # deterministic guests (icount: guest time counts instructions, host load does not move it);
 # the kernel loops on 1 and 2 CPUs also run in wall-clock guests (multi-threaded TCG: icount
 # runs the vCPUs in turn, so two CPUs never run at once there), reported in a table of their
 # own. Both use the same CPU model, without CMPXCHG16B (BENCH_CPU, default max,-cx16), so the
-# kernel runs the same code in both: see scripts/bench-smoke.sh for why.
+# kernel runs the same code in both: see bench/bench-smoke.sh for why.
 CPU=${BENCH_CPU:-max,-cx16}
 
 # One guest boot: vmbench=stock|ours selects the RDMA stack, BENCH_CLOCK=icount|wall the
@@ -41,8 +41,7 @@ log "1/6 packages";       "$REPO/scripts/install-deps.sh"
 log "2/6 modules";        "$REPO/scripts/build-modules.sh"
 log "3/6 rdma tool";      "$REPO/scripts/build-rdma.sh"
 log "4/6 benchmark programs and modules"
-make -s -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
-"$REPO/scripts/build-bench.sh" verbs pools
+"$REPO/bench/build-bench.sh" reg verbs pools
 
 D=$OUT/bench/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$D"
@@ -78,14 +77,14 @@ log "6/6 report"
 machine="$(nproc) cores ($(awk -F': ' '/^model name/{print $2; exit}' /proc/cpuinfo)),"
 machine="$machine QEMU $(qemu-system-x86_64 --version | awk 'NR==1{print $4}') TCG (no KVM)"
 machine="$machine -smp 2 -m 2G -cpu $CPU, guest kernel $KVER"
-python3 "$REPO/scripts/bench-report.py" "$D/stock.raw" "$D/ours.raw" "$D" \
+python3 "$REPO/bench/bench-report.py" "$D/stock.raw" "$D/ours.raw" "$D" \
 	--wall "$D/stock-wall.raw" "$D/ours-wall.raw" \
 	"date=$(date -u '+%Y-%m-%d %H:%M UTC')" "machine=$machine" \
 	"clocks=deterministic: -accel tcg -icount shift=0,sleep=off; wall-clock: -accel tcg,thread=multi" \
 	"runs=${runs# }" || fail=1
 gnuplot -e "dat='$D/plot.dat'; out='$D/bench.png'; \
 title='FRMR pools: pooled/stock speedup, 95% CI, $(date -u +%Y-%m-%d), QEMU TCG icount (deterministic), no KVM'" \
-	"$REPO/scripts/bench-plot.gp" || fail=1
+	"$REPO/bench/bench-plot.gp" || fail=1
 if [ $fail -ne 0 ] && [ -f "$D/bench.txt" ]; then
 	sed -i '1i *** INCOMPLETE: a guest run or the report failed (or the control is off); do not quote these figures ***' \
 		"$D/bench.txt"

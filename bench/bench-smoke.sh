@@ -8,12 +8,12 @@
 #
 # Usage: bench-smoke.sh [N]    e.g. FRMR_CPU=max bench-smoke.sh 4 (CX16 on: the known crash)
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
 n=${1:-10}
 export FRMR_CLOCK=${FRMR_CLOCK:-icount}
 "$REPO/scripts/install-deps.sh"
-"$REPO/scripts/build-bench.sh" verbs
+"$REPO/bench/build-bench.sh" verbs
 
 # The guests run back to back, in one stretch of exclusive machine time.
 log "waiting for the build lock, then $n guests back to back"

@@ -5,7 +5,7 @@
  * of a queued FRMR handle is compared with.
  *
  * Every measurement is printed as one dmesg line, which
- * tools/testing/selftests/rdma/frmr/scenarios/bench.sh collects:
+ * bench/scenarios/bench.sh collects:
  *   frmr_bench: <test> <param>=<value> rep=<n> iters=<n> ns=<wall time>
  * The wall time runs from the moment all CPUs start to the moment the last
  * one finished its @iters pairs. An untimed warm-up run comes first.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 """bench-report.py - turn the raw files of `make bench` into bench.txt, bench.json and the data
-file of the plot (plot.dat, for scripts/bench-plot.gp), with a verdict for every target.
+file of the plot (plot.dat, for bench/bench-plot.gp), with a verdict for every target.
 
 Usage: bench-report.py STOCK.raw OURS.raw OUTDIR [--wall STOCK.raw OURS.raw] [KEY=VALUE ...]
        bench-report.py --compare RUNDIR...
@@ -10,7 +10,7 @@ instructions); --wall adds the labelled table of the wall-clock guests (multi-th
 the 1- and 2-CPU kernel loops). The KEY=VALUE pairs (date, machine, runs, ...) are copied into
 the header and the JSON. --compare prints the run-to-run table of several bench.json files.
 
-Raw lines (tools/testing/selftests/rdma/frmr/scenarios/bench.sh), one per repetition:
+Raw lines (bench/scenarios/bench.sh), one per repetition:
     <test> <param>=<value> rep=<n> iters=<n> ns=<wall time>|MBps=<bandwidth>
     <test> hits=<n> misses=<n>
 Each side of a figure is the median of its repetitions with their min and max (every guest of

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
-# bench: one guest of `make bench` (scripts/bench.sh boots this scenario alternately for each
+# bench: one guest of `make bench` (bench/bench.sh boots this scenario alternately for each
 # stack, with the same guest configuration): vmbench=stock on the kernel command line loads the in-box Debian RDMA
 # modules (proved not ours by build id), vmbench=ours loads ours. In a deterministic guest
 # (BENCH_CLOCK=icount) both run the same workloads on rxe0 over a dummy netdev, in this order:
@@ -15,12 +15,12 @@
 # with the lock breakdown of 5, and no RDMA device.
 # Every figure is appended to $vmout/bench.raw, one line per repetition:
 #   <test> <param>=<value> rep=<n> iters=<n> ns=<wall time>|MBps=<bandwidth>
-# and counters as "<test> hits=<n> misses=<n>". scripts/bench-report.py reads two such files.
+# and counters as "<test> hits=<n> misses=<n>". bench/bench-report.py reads two such files.
 # Steady state: the repetitions of each kernel and user MR figure follow one untimed warm-up
 # pass (nvme: cycle 1 is reported apart; ib_write_bw registers its MRs once, before it times),
 # so pools are warm when the clock runs.
 
-# BENCH_CLOCK (scripts/bench.sh) says which guest this is: icount, every figure on one CPU;
+# BENCH_CLOCK (bench/bench.sh) says which guest this is: icount, every figure on one CPU;
 # wall, only the kernel loops (kmalloc, pop+push, the locks) on one and on two CPUs.
 STACK=${vmbench:?vmbench=stock|ours on the kernel command line}
 CLOCK=${BENCH_CLOCK:-icount}
@@ -91,7 +91,7 @@ write_bw() {
 			"ib_write_bw -d rxe0 -x 1 -s 65536 -n 1000 -F --out_json \
 			--out_json_file=$vmout/write_bw-$r.json 10.10.0.1" > /tmp/bw.txt 2>&1 ||
 			{ cat /tmp/bw.txt; return 1; }
-		python3 "$FRMR_SELFTEST/perftest_json.py" "$vmout/write_bw-$r.json" write_bw $r |
+		python3 "$FRMR_REPO/bench/perftest_json.py" "$vmout/write_bw-$r.json" write_bw $r |
 			tee -a "$RAW"
 		[ "${PIPESTATUS[0]}" = 0 ] || { cat /tmp/bw.txt "$vmout/write_bw-$r.json"; return 1; }
 		sleep 1

@@ -1,23 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # bench-selftest.sh - prove the tooling of `make bench` still works without booting anything:
-# the guest scenarios parse; the report and plot made from a recorded sample
-# (tools/testing/selftests/rdma/frmr/bench/sample/: the raw files of a `make bench` run, its
-# deterministic and its wall-clock guests) equal the recorded table; the verdicts come out
+# frmr_bench_reg compiles and the guest scenarios parse; the report and plot made from a
+# recorded sample (bench/sample/: the raw files of a `make bench` run, its deterministic and
+# its wall-clock guests) equal the recorded table; the verdicts come out
 # met, MISSED and undecided where synthetic figures put them, an undecided one is decided by
 # the number of repetitions the report asks for, a control off 1.00 fails the report, and
 # perftest's JSON report (recorded in a guest) reads as the benchmark's raw line.
 set -euo pipefail
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../scripts/lib.sh"
 
-FRMR=$REPO/tools/testing/selftests/rdma/frmr
-S=$FRMR/bench/sample
-REPORT=$REPO/scripts/bench-report.py
+B=$REPO/bench
+S=$B/sample
+REPORT=$REPO/bench/bench-report.py
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
-bash -n "$FRMR/scenarios/bench.sh"
-bash -n "$FRMR/scenarios/bench-smoke.sh"
+# The user program compiles (no warning), and the guest scenarios parse.
+"$B/build-bench.sh" reg
+bash -n "$B/scenarios/bench.sh"
+bash -n "$B/scenarios/bench-smoke.sh"
 
 # 1. The recorded sample: same table, same JSON fields, a plot.
 python3 "$REPORT" "$S/stock.raw" "$S/ours.raw" "$T" --wall "$S/stock-wall.raw" "$S/ours-wall.raw" \
@@ -32,7 +34,7 @@ assert all(f['ci_low'] <= f['speedup'] <= f['ci_high'] for f in figs)
 assert j['control']['ok'] and abs(j['control']['speedup'] - 1) <= 0.03, j['control']
 assert any(f['test'] == 'pop_push_scaling' for f in j['wall']['figures'])
 EOF
-gnuplot -e "dat='$T/plot.dat'; out='$T/bench.png'; title='sample'" "$REPO/scripts/bench-plot.gp"
+gnuplot -e "dat='$T/plot.dat'; out='$T/bench.png'; title='sample'" "$REPO/bench/bench-plot.gp"
 [ -s "$T/bench.png" ]
 
 # 2. Synthetic figures, five repetitions a side with the same spread (x 0.98..1.02): kernel MR
@@ -148,10 +150,10 @@ fi
 grep -q 'missing figures: wall-clock pop_push_scaling 2' "$T/missing.txt"
 
 # 5. perftest's --out_json report, as ib_write_bw 4.5+0.17 wrote it in a guest.
-[ "$(python3 "$FRMR/perftest_json.py" "$S/write_bw.json" write_bw 3)" = \
+[ "$(python3 "$B/perftest_json.py" "$S/write_bw.json" write_bw 3)" = \
 	"$(sed -n 's/^# expect: //p' "$S/write_bw.json.expect")" ]
 sed 's/BW_average/BW_avg_renamed/' "$S/write_bw.json" > "$T/bad.json"
-if python3 "$FRMR/perftest_json.py" "$T/bad.json" write_bw 0 2> /dev/null; then
+if python3 "$B/perftest_json.py" "$T/bad.json" write_bw 0 2> /dev/null; then
 	die "perftest_json.py read a report without BW_average"
 fi
 log "ok: sample report and plot; met, MISSED and undecided verdicts, n to decide; control; missing workloads; perftest JSON"
