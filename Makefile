@@ -9,7 +9,7 @@ B ?= stock
 # make vm2 runs wire-short unless SCENARIO is given on the command line
 VM2_SCENARIO := $(if $(filter command line environment,$(origin SCENARIO)),$(SCENARIO),wire-short)
 
-.PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream harness-selftest testkernel \
+.PHONY: help run check deps prepare sync status series series-check modules sparse rdma-tool rdma-tool-upstream selftests harness-selftest testkernel \
 	vm vm2 vm2-all bench bench-smoke clean
 
 help: ## this list
@@ -51,6 +51,9 @@ rdma-tool: ## build the patched iproute2 `rdma` into out/bin and check it agains
 
 rdma-tool-upstream: ## the rdma testsuite's cases run by ours and by upstream's rdma (Debian unstable), side by side
 	$(SCRIPTS)/build-rdma.sh --check --upstream
+
+selftests: ## the kselftest's test programs and frmr_kmr.ko, built in the prepared tree, into out/bin
+	$(SCRIPTS)/build-selftests.sh
 
 harness-selftest: ## prove a guest WARNING and a hung guest each fail a run
 	$(SCRIPTS)/harness-selftest.sh

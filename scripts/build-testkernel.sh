@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 # build-testkernel.sh - build the KUnit/KASAN/lockdep/kmemleak/failslab test kernel from the prepared tree.
 #
-# The build directory is cached under $CACHE/testkernel/build, keyed by the base source and
-# the config fragment: an unchanged rebuild takes seconds, an edited driver recompiles only
-# what changed, a new fragment or base starts from scratch.
+# The configuration is allnoconfig plus two fragments: the selftests' config (what the tests
+# need) and scripts/testkernel.config (what the guest needs to boot, and the sanitizers and
+# KUnit). The build directory is cached under $CACHE/testkernel/build, keyed by the base
+# source: an unchanged rebuild takes seconds, an edited driver recompiles only what changed,
+# a new base starts from scratch.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-FRAG=$REPO/tools/testing/selftests/rdma/frmr/config/testkernel.config
+FRAGS=("$SELFTEST/config" "$REPO/scripts/testkernel.config")
 TK=$CACHE/testkernel
 "$REPO/scripts/tree.sh" prepare linux
 key=$(dpkg-query -W -f='${Version}' linux-source-6.12 | sha1sum | cut -c1-16)
@@ -21,7 +23,10 @@ if [ "$(cat "$TK/key" 2>/dev/null)" != "$key" ]; then
 fi
 # Regenerate the configuration every time (the fragment or a patched Kconfig may have
 # changed) and install it only when it differs, so kbuild rebuilds only what it affects.
-grep -v '^#' "$FRAG" > "$B/fragment"
+grep -hv '^#' "${FRAGS[@]}" > "$B/fragment"
+# A symbol set in both would silently take the last value: each belongs to one of them.
+dup=$(grep -o '^CONFIG_[A-Z0-9_]*' "$B/fragment" | sort | uniq -d)
+[ -z "$dup" ] || die "set in both config fragments: $dup"
 rm -rf "$TK/cfg"; mkdir -p "$TK/cfg"
 make -s -C "$TREE_LINUX" O="$TK/cfg" KCONFIG_ALLCONFIG="$B/fragment" allnoconfig >/dev/null
 # Every symbol of the fragment must have the value asked for (Kconfig drops unmet ones).

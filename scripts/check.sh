@@ -126,7 +126,7 @@ wait_testkernel() {
 	return $rc
 }
 phase rdma-tool "$REPO/scripts/build-rdma.sh" --check
-phase test-programs make -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin"
+phase test-programs "$REPO/scripts/build-selftests.sh"
 phase bench-selftest "$REPO/bench/bench-selftest.sh"
 phase harness-selftest "$REPO/scripts/harness-selftest.sh"
 if [ $mods -eq 0 ]; then

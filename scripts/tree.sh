@@ -143,6 +143,13 @@ $ch"
 				install_if_changed "$PRISTINE/$f" "$TREE/$f" "$f (restored)"
 			else
 				rm -f "$TREE/$f"; echo "  removed $f" >&2
+				# and the directories it leaves empty, so that a file may take a
+				# directory's name (an overlay directory that became a file)
+				d=$(dirname "$f")
+				while [ "$d" != . ] && [ ! -d "$PRISTINE/$d" ] &&
+					rmdir "$TREE/$d" 2>/dev/null; do
+					d=$(dirname "$d")
+				done
 			fi
 		done
 	fi

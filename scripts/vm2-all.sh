@@ -17,7 +17,7 @@ if [ "${VM2_NO_BUILD:-0}" != 1 ]; then
 	log "building modules, rdma tool and test programs (logs in $D)"
 	"$REPO/scripts/build-modules.sh" > "$D/modules.log" 2>&1 || die "modules: $D/modules.log"
 	"$REPO/scripts/build-rdma.sh" > "$D/rdma-tool.log" 2>&1 || die "rdma tool: $D/rdma-tool.log"
-	make -C "$REPO/tools/testing/selftests/rdma/frmr" OUTPUT="$OUT/bin" > "$D/programs.log" 2>&1 ||
+	"$REPO/scripts/build-selftests.sh" > "$D/programs.log" 2>&1 ||
 		die "test programs: $D/programs.log"
 fi
 passed=0; failed=0

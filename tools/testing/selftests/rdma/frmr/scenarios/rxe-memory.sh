@@ -5,7 +5,7 @@
 # and gives MemAvailable back; the same loop in a memory cgroup is charged there and held at
 # its memory.max; a small frmr_max_queued_bytes bounds what a device queues. Every step log
 # prints its figures (MemAvailable, queued handles, page storage, memory.current).
-# Needs $FRMR_BIN/frmr_memloop (make -C tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin)
+# Needs $FRMR_BIN/frmr_memloop (scripts/build-selftests.sh)
 # and, for the pool figures, an rdma tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"

@@ -8,8 +8,7 @@
 # retired; aging drains idle handles and frees pools but keeps pinned ones;
 # deleting links under pooled handles and a killed process's MRs, then unloading, is clean.
 # Needs $FRMR_BIN/frmr_churn, frmr_stale_rkey, frmr_mw_dereg, frmr_reuse_bounds, frmr_memcg and
-# kmr/frmr_kmr.ko (make -C
-# tools/testing/selftests/rdma/frmr OUTPUT=$FRMR_OUT/bin) and, for the counter checks, an rdma
+# kmr/frmr_kmr.ko (scripts/build-selftests.sh) and, for the counter checks, an rdma
 # tool and ib_core with frmr_pools support.
 
 . "$FRMR_SELFTEST/frmr-pools-lib.sh"
