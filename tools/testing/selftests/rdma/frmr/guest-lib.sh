@@ -49,6 +49,24 @@ step() { # name timeout cmd...
 	return $rc
 }
 
+# A step that runs a program on kselftest_harness.h (one test per check, KTAP on stdout): the
+# step as usual, which fails when the program does (a failed test, or a set-up that died before
+# its tests), then each test the program reported as a TAP line of its own, "NAME:fixture.test";
+# a skipped test keeps its "# SKIP", which the harness counts as a failure.
+kstep() { # name timeout cmd...
+	local rc logf st t rest
+	step "$@"
+	rc=$?
+	logf=$(printf '%s/steps/%02d-%s.log' "$vmout" "$STEP_N" "$1")
+	while read -r st t rest; do
+		STEP_N=$((STEP_N + 1))
+		printf '%s %d - %s:%s%s\n' "${st/_/ }" "$STEP_N" "$1" "$t" "${rest:+ $rest}" \
+			>> "$vmout/results.tap"
+	done < <(sed -nE 's/^ok [0-9]+ ([^ ]+)(.*)$/ok \1\2/p; s/^not ok [0-9]+ ([^ ]+)(.*)$/not_ok \1\2/p' \
+		"$logf")
+	return $rc
+}
+
 # Record a result computed by the scenario itself.
 result() { # name 0|1 [message]
 	STEP_N=$((STEP_N + 1))

@@ -19,7 +19,7 @@ step ib_write_bw-R 120 server_client 100 "ib_write_bw -d rxe5 -R -s 65536 -n 100
 # A 30-page MR on the handle of a 45-page MR (fresh device): nothing past its end is reachable,
 # and the reused page storage held no page (rdma_rxe's test-only frmr_check_clean).
 step reuse-larger-handle 60 reuse_larger_handle rxe6 45 30
-step stale-rkey-100-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 100
+kstep stale-rkey-100-max-reuse-5 180 stale_rkey_max_reuse rxe6 5 100
 step churn-1-process 180 $FRMR_BIN/frmr_churn -d rxe6 -P 1 -K 3 -r 5 -H 4
 # Every allocation of a registration (pool miss and hit) and of a deregistration fails once:
 # errors on the way drop or push the handle, nothing stays in use, nothing leaks (kmemleak).

@@ -130,9 +130,9 @@ pstep memcg-user-handles-charged 60 memcg_charge
 # --- stale rkeys --------------------------------------------------------------------------
 # A fresh device: the first handle of the 24-page pool is new, so every index serves exactly
 # frmr_max_reuse registrations. 300 cycles cross one retirement at the default 255.
-step stale-rkey-300 300 $FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 300 -p 24 --exact
+kstep stale-rkey-300 300 $FRMR_BIN/frmr_stale_rkey -d rxe2 -g 1 -n 300 -p 24 --exact
 # A lower threshold retires more often; the index changes every 7 registrations.
-step stale-rkey-max-reuse-7 120 stale_rkey_max_reuse rxe2 7 40
+kstep stale-rkey-max-reuse-7 120 stale_rkey_max_reuse rxe2 7 40
 step max-reuse-param-range 10 bash -c '
 	p=/sys/module/rdma_rxe/parameters/frmr_max_reuse
 	! echo 0 > $p && ! echo 256 > $p && [ "$(cat $p)" = 255 ]'
