@@ -74,7 +74,7 @@ floor_watch() { pools_py floor-watch "$RDMA" "$@"; } # dev blocks limit rdma-arg
 # --- memory windows -----------------------------------------------------------------------
 # An MR with a window bound cannot be deregistered, and its handle must not go back to the
 # pool meanwhile: a new MR never gets its index; after the window is gone both are reused.
-step mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
+kstep mw-bound-mr-keeps-handle 60 $FRMR_BIN/frmr_mw_dereg -d rxe0 -g 1 -n 5 -p 6
 
 # --- a handle from a larger pool ----------------------------------------------------------
 # On a fresh device, an MR of 30 pages gets the handle a 45-page MR left (the pools' reuse
