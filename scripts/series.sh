@@ -88,7 +88,7 @@ rm -rf "$OUT/series"; mkdir -p "$OUT/series"
 git -C "$R" format-patch -q --cover-letter -o "$OUT/series" base..HEAD
 # The cover letter: subject and text from series/cover.txt, the benchmark table from README.md.
 cover=$(ls "$OUT/series"/0000-cover-letter.patch)
-awk '/^    figure  /{t=1} t && /^$/{exit} t' "$REPO/README.md" > "$W/bench"
+awk '/^    figure /{t=1} t && /^$/{exit} t' "$REPO/README.md" > "$W/bench"
 [ -s "$W/bench" ] || die "no benchmark table in README.md"
 subject=$(head -1 "$S/cover.txt")
 tail -n +3 "$S/cover.txt" | awk -v f="$W/bench" '
