@@ -196,6 +196,11 @@ do_sync() {
 	log "synced $n file(s) from $TREE"
 }
 
+# One tree operation at a time per tree: make check builds the test kernel in the background
+# while its other phases prepare the same tree, and a prepare that read the sums another one
+# was writing would take the tree for edited and refuse.
+exec {tree_lock}> "$CACHE/tree/.$proj.lock"
+flock "$tree_lock"
 case "$cmd" in
 prepare) do_prepare ;;
 sync) do_sync ;;
