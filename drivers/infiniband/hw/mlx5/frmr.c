@@ -4,9 +4,6 @@
  *
  * frmr.c - mlx5_ib's consumer of the FRMR pools of ib_core
  *
- * The mkey context and the batch creation of mkeys come from the MR cache
- * of mr.c, whose copyright line is above.
- *
  * User MRs that UMR can load (plain, ODP, dma-buf, and implicit ODP's KSM
  * parent and MTT children) take a free, UMR-enabled mkey from the generic
  * FRMR pools of ib_core; the handle is the mkey (frmr_logic.h). The pool key

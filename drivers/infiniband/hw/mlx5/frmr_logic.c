@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR Linux-OpenIB
 /*
+ * Copyright (c) 2013-2015, Mellanox Technologies. All rights reserved.
+ *
  * Pure logic of mlx5_ib's FRMR pools (see frmr_logic.h). No mlx5_core
  * dependency: every device property arrives in struct mlx5_frmr_caps. A
  * kernel with KUnit exports each function to the KUnit namespace for

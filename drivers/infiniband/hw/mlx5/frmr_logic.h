@@ -14,8 +14,8 @@
  * mlx5_ib keeps free, UMR-enabled mkeys in the generic FRMR pools of ib_core
  * (handle = mkey). What decides whether a pooled mkey can serve an MR is
  * computed here, from device capabilities passed in as plain values, so that
- * this file depends on neither mlx5_core nor struct mlx5_ib_dev and a KUnit
- * suite (frmr_logic_test.c) can test it in a kernel without mlx5_core.
+ * this file depends on neither mlx5_core nor struct mlx5_ib_dev and its KUnit
+ * suite (frmr_logic_test.c) tests mlx5_ib's own code without mlx5 hardware.
  *
  * Handles: bits 31..0 are the mkey as the consumer sees it (index in bits
  * 31..8, variant in bits 7..0), bits 39..32 are the variant the mkey was

@@ -26,4 +26,4 @@ unload_loaded() {
 	done
 }
 step unload-mlx5 60 unload_loaded mlx5_ib mlx5_core
-step unload-ib_core 30 unload_loaded ib_uverbs ib_core
+step unload-ib_core 30 bash -c "unload_loaded ib_uverbs && modprobe -r ib_core"
