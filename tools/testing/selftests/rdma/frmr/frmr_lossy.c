@@ -176,16 +176,6 @@ static enum ibv_wc_status peer_op(struct proc *p, enum ibv_wr_opcode op,
 	return wc.status;
 }
 
-static int all_bytes(const unsigned char *b, size_t len, unsigned char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != c)
-			return 0;
-	return 1;
-}
-
 /* Register a new MR on obuf; returns the previous one (still registered). */
 static struct ibv_mr *reregister(struct proc *p, int r, __u32 want_index)
 {
@@ -230,7 +220,7 @@ static void traffic(struct proc *p, int r)
 	if (t == TRIES)
 		fail("proc %d round %d: READ with the new rkey: %s\n", p->id, r,
 		     ibv_wc_status_str(st));
-	else if (!all_bytes(p->rbuf, READ_LEN, canary(p->id, r)))
+	else if (!frmr_buf_is(p->rbuf, READ_LEN, canary(p->id, r)))
 		fail("proc %d round %d: READ did not return the canary\n",
 		     p->id, r);
 	else
@@ -254,7 +244,7 @@ static void stale_one(struct proc *p, int r, enum ibv_wr_opcode op,
 	else
 		fail("proc %d round %d: %s with old rkey 0x%x (now 0x%x's index): %s\n",
 		     p->id, r, what, rkey, p->omr->rkey, ibv_wc_status_str(st));
-	if (op == IBV_WR_RDMA_READ && !all_bytes(p->rbuf, READ_LEN, 0))
+	if (op == IBV_WR_RDMA_READ && !frmr_buf_is(p->rbuf, READ_LEN, 0))
 		fail("proc %d round %d: READ with old rkey 0x%x brought data\n",
 		     p->id, r, rkey);
 }

@@ -43,16 +43,6 @@
 static struct frmr_loopback lb;
 static int gid_index = 1;
 
-static int buf_is(const unsigned char *b, size_t len, unsigned char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != c)
-			return 0;
-	return 1;
-}
-
 static size_t count_byte(const unsigned char *b, size_t len, unsigned char c)
 {
 	size_t i, n = 0;
@@ -98,11 +88,11 @@ static int refused(struct bufs *s, const char *what, enum ibv_wr_opcode op,
 		     what, n);
 		ok = 0;
 	}
-	if (!buf_is(s->a, s->alen, OLD_BYTE)) {
+	if (!frmr_buf_is(s->a, s->alen, OLD_BYTE)) {
 		fail("%s: the old MR's pages changed\n", what);
 		ok = 0;
 	}
-	if (!buf_is(s->b, s->blen, NEW_BYTE)) {
+	if (!frmr_buf_is(s->b, s->blen, NEW_BYTE)) {
 		fail("%s: the new MR's pages changed\n", what);
 		ok = 0;
 	}
@@ -233,12 +223,12 @@ int main(int argc, char **argv)
 	memset(s.dst, DST_BYTE, PAGE);
 	st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_READ, s.dst_mr, end - PAGE,
 				new->rkey, PAGE);
-	if (st != IBV_WC_SUCCESS || !buf_is(s.dst, PAGE, NEW_BYTE))
+	if (st != IBV_WC_SUCCESS || !frmr_buf_is(s.dst, PAGE, NEW_BYTE))
 		fail("READ of the new MR's last page: %s\n",
 		     ibv_wc_status_str(st));
 	st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_WRITE, s.src_mr, end - PAGE,
 				new->rkey, PAGE);
-	if (st != IBV_WC_SUCCESS || !buf_is(s.b + s.blen - PAGE, PAGE, SRC_BYTE))
+	if (st != IBV_WC_SUCCESS || !frmr_buf_is(s.b + s.blen - PAGE, PAGE, SRC_BYTE))
 		fail("WRITE of the new MR's last page: %s\n",
 		     ibv_wc_status_str(st));
 	memset(s.b, NEW_BYTE, s.blen);

@@ -74,16 +74,6 @@ static int read_max_reuse(void)
 	return v;
 }
 
-static bool buf_is(const unsigned char *b, size_t len, unsigned char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != c)
-			return false;
-	return true;
-}
-
 /* The checks, one per test below; each is true when cycle @c passed it. */
 static bool key_is_previous_plus_one(const struct stale_cycle *c)
 {
@@ -180,7 +170,7 @@ static void stale_cycles(void)
 		c->old_st = frmr_loopback_rdma(&lb, IBV_WR_RDMA_WRITE, src,
 					       (uintptr_t)buf, c->prev_rkey,
 					       PAGE);
-		c->old_untouched = buf_is(buf, len, 0x5a);
+		c->old_untouched = frmr_buf_is(buf, len, 0x5a);
 		frmr_qps_reset(lb.qp, lb.cq, &lb.gid, stale.gid_index);
 
 		/* the new rkey works */
@@ -190,7 +180,7 @@ static void stale_cycles(void)
 		if (c->new_st != IBV_WC_SUCCESS)
 			frmr_qps_reset(lb.qp, lb.cq, &lb.gid, stale.gid_index);
 		else
-			c->new_landed = buf_is(buf + len - PAGE, PAGE, 0xa5);
+			c->new_landed = frmr_buf_is(buf + len - PAGE, PAGE, 0xa5);
 		failed += cycle_failures(c);
 	}
 

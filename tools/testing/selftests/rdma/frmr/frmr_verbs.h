@@ -2,8 +2,8 @@
 /*
  * What the FRMR pool test programs share: their error reporting, their
  * common options, page-aligned buffers, opening a device by name, creating
- * an RC QP and walking it to RTS, a loopback pair of QPs, and waiting for
- * one completion. Each program is a single translation unit.
+ * an RC QP and walking it to RTS, a loopback pair of QPs, waiting for one
+ * completion, and checking a buffer's bytes. Each program is a single translation unit.
  *
  * Exit status of every program: 0 when every check held, 1 when a check
  * failed (fail()), 2 when the test itself could not run (die()).
@@ -12,6 +12,7 @@
 #define FRMR_VERBS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,18 @@ static inline int frmr_opt(int c, const char **dev, int *gid_index,
 	else
 		return 0;
 	return 1;
+}
+
+/* True when each of the @len bytes at @b is @c. */
+static inline bool frmr_buf_is(const unsigned char *b, size_t len,
+			       unsigned char c)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (b[i] != c)
+			return false;
+	return true;
 }
 
 /* @len bytes aligned to a page; dies when there is no memory. */

@@ -211,16 +211,6 @@ static void pair_new(void)
 	ctl_recv("RTS", line);
 }
 
-static int all_bytes(const unsigned char *b, size_t len, unsigned char c)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (b[i] != c)
-			return 0;
-	return 1;
-}
-
 static unsigned char canary(int i)
 {
 	return 0x01 + i % 0x70;
@@ -306,7 +296,7 @@ static void run_owner(void)
 			if (sscanf(ctl_recv("W", line), "%*d %d", &st) != 1)
 				die("bad W\n");
 			if (st == IBV_WC_SUCCESS) {
-				if (all_bytes(buf, len, pattern(i)))
+				if (frmr_buf_is(buf, len, pattern(i)))
 					valid_ok++;
 				else
 					only_bytes(buf, len, pattern(i), pattern(i),
@@ -375,7 +365,7 @@ static void run_owner(void)
 				     i, op ? "READ" : "WRITE", old_rkey,
 				     mr->rkey, ibv_wc_status_str(st));
 			}
-			if (!all_bytes(buf, len, canary(i)))
+			if (!frmr_buf_is(buf, len, canary(i)))
 				only_bytes(buf, len, canary(i), canary(i),
 					   "canary after a stale access", i);
 			pair_new();
@@ -479,7 +469,7 @@ static void run_peer(void)
 			if (t == tries)
 				fail("cycle %d: READ with the live rkey 0x%x: %s\n",
 				     i, rkey, ibv_wc_status_str(st));
-			else if (!all_bytes(rbuf, read_len, pattern(i)))
+			else if (!frmr_buf_is(rbuf, read_len, pattern(i)))
 				fail("cycle %d: READ did not return the pattern 0x%02x\n",
 				     i, pattern(i));
 			else
@@ -509,7 +499,7 @@ static void run_peer(void)
 			    !frmr_qp_wait_state(qp, IBV_QPS_ERR))
 				fail("cycle %d: peer's QP not in ERR after an error\n",
 				     i);
-			if (op == 1 && !all_bytes(rbuf, len, 0))
+			if (op == 1 && !frmr_buf_is(rbuf, len, 0))
 				fail("cycle %d: READ with old rkey 0x%x brought data\n",
 				     i, rkey);
 			ctl_send("S %d %d %d", i, op, st);
