@@ -287,11 +287,16 @@ h2_nvme_unload() {
 # the buffer again (frmr_wire -m stale), CYCLES times. An owner with our stack must get the
 # same handle back every time (-e).
 h2_stale() { # owner-role cycles
+	h2_wire stale-rkey stale 150 "$@"
+}
+# frmr_wire in MODE, the owner on OWNER_ROLE and the peer on the other host, as step
+# NAME-owner-OWNER_ROLE; an owner with our stack also checks that it gets its handle back (-e).
+h2_wire() { # name mode timeout owner-role cycles
 	local e=
 	[ "$STACK" = ours ] && e=-e
-	pair_step "stale-rkey-owner-$1" "$1" 150 18700 \
-		"$FRMR_BIN/frmr_wire -R owner -d $RXE -g 1 -m stale -n $2 -p 4 $e" \
-		"$FRMR_BIN/frmr_wire -R peer -d $RXE -g 1 -s $PEER_IP -m stale -n $2 -p 4"
+	pair_step "$1-owner-$4" "$4" "$3" 18700 \
+		"$FRMR_BIN/frmr_wire -R owner -d $RXE -g 1 -m $2 -n $5 -p 4 $e" \
+		"$FRMR_BIN/frmr_wire -R peer -d $RXE -g 1 -s $PEER_IP -m $2 -n $5 -p 4"
 }
 
 # netem on a's side of the link (both directions of every exchange cross it: requests when
@@ -319,9 +324,5 @@ h2_netem_off() {
 # registration every cycle; the peer's traffic with the live rkey completes or fails cleanly
 # (retried), with the right content; the old rkey never reaches the buffer (frmr_wire -m lossy).
 h2_lossy() { # owner-role cycles
-	local e=
-	[ "$STACK" = ours ] && e=-e
-	pair_step "lossy-churn-owner-$1" "$1" 240 18700 \
-		"$FRMR_BIN/frmr_wire -R owner -d $RXE -g 1 -m lossy -n $2 -p 4 $e" \
-		"$FRMR_BIN/frmr_wire -R peer -d $RXE -g 1 -s $PEER_IP -m lossy -n $2 -p 4"
+	h2_wire lossy-churn lossy 240 "$@"
 }
