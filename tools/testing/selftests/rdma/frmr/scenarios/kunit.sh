@@ -26,4 +26,8 @@ unload_loaded() {
 	done
 }
 step unload-mlx5 60 unload_loaded mlx5_ib mlx5_core
-step unload-ib_core 30 bash -c "unload_loaded ib_uverbs && modprobe -r ib_core"
+# ib_core itself must unload: a reference the suites leaked would keep it.
+unload_ib_core() {
+	unload_loaded ib_uverbs && modprobe -r ib_core
+}
+step unload-ib_core 30 unload_ib_core
